@@ -25,3 +25,15 @@ def test_every_algo_script_has_a_smoke_test():
     scripts = sorted((ROOT / "algos").glob("*.py"))
     missing = [s.name for s in scripts if s.name not in tests_text]
     assert not missing, f"scripts in algos/ without a test that names them: {missing}"
+
+
+def test_every_shipped_llm_answer_has_valid_provenance_and_file():
+    from llmcode.cache import AnswerCache
+
+    for manifest in sorted((ROOT / "llm_outputs").rglob("manifest.json")):
+        cache = AnswerCache(manifest.parent)
+        entries = cache.entries()  # validates the manifest: keys, provenance, files present
+        assert entries, f"{manifest} has no entries"
+        for entry in entries:
+            assert entry["provenance"]["source"] in ("recorded", "reference")
+            assert (manifest.parent / entry["file"]).is_file()
