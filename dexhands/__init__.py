@@ -1,0 +1,44 @@
+"""dexhands: Bi-DexHands tasks re-modelled in MuJoCo, batched, with torch tensors in and out.
+
+    env = dexhands.make("ShadowHandOver", num_envs=256)
+    obs = env.reset()
+    obs, reward, terminated, truncated, info = env.step(actions)
+
+The two hands are the OpenAI Shadow Hand MJCF read from the installed `gymnasium-robotics` package
+(never copied here). That model is under the Apache-2.0 licence: see
+`gymnasium_robotics/envs/assets/LICENSE.md` (`dexhands.assets.licence_file()`), which must stay with it.
+"""
+
+from __future__ import annotations
+
+import os
+
+# MuJoCo picks its OpenGL backend at import: offscreen EGL on headless machines (only used for rendering).
+if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
+    os.environ["MUJOCO_GL"] = "egl"
+
+import torch  # noqa: E402
+
+from dexhands.tasks import TASK_CONFIGS  # noqa: E402
+
+TASKS: tuple[str, ...] = tuple(TASK_CONFIGS)
+BACKENDS = ("auto", "mujoco", "warp")
+
+
+def make(task: str, num_envs: int, device: str | torch.device = "cpu", backend: str = "auto", seed: int = 0,
+         num_threads: int | None = None):
+    """Build `num_envs` copies of `task` (one of `TASKS`) on `backend` ("auto" picks "mujoco" for now)."""
+    if task not in TASK_CONFIGS:
+        raise ValueError(f"unknown dexhands task {task!r}; available tasks: {', '.join(TASKS)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "warp":
+        raise NotImplementedError("the MuJoCo Warp (GPU) backend is not implemented yet; use backend='mujoco'")
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+    from dexhands.env import DexHandsEnv
+
+    return DexHandsEnv(TASK_CONFIGS[task], num_envs, device=device, seed=seed, num_threads=num_threads)
+
+
+__all__ = ["TASKS", "make"]

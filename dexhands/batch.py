@@ -1,0 +1,83 @@
+"""Batched CPU stepping: one MuJoCo world per env, stepped on every core by `mujoco.rollout`.
+
+Each env is a row of a full-physics state array. One env step is one `rollout` call of
+`substeps` physics steps over all rows, with a persistent thread pool. The controls are the actuator
+targets (`ctrl`) and the generalised forces on the free bases (`qfrc_applied`), held over the substeps.
+Sensor values come back from the last physics step; MuJoCo evaluates sensors before integrating, so
+sensor-derived kinematics (fingertip and palm poses) lag the returned state by one physics step (1/120 s),
+while joint positions and velocities come from the state itself and are exact. `forward()` recomputes
+sensors exactly for a few rows (used after resets).
+"""
+
+from __future__ import annotations
+
+import os
+
+import mujoco
+import numpy as np
+from mujoco import rollout
+
+STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
+CONTROL_SPEC = mujoco.mjtState.mjSTATE_CTRL | mujoco.mjtState.mjSTATE_QFRC_APPLIED
+
+
+class BatchSimulator:
+    """`num_envs` independent copies of `model`, advanced together."""
+
+    def __init__(self, model: mujoco.MjModel, num_envs: int, substeps: int, num_threads: int | None = None):
+        self.model = model
+        self.num_envs = num_envs
+        self.substeps = substeps
+        self.num_threads = num_threads or os.cpu_count() or 1
+        # nthread=0 runs on the calling thread; a pool only pays off with more than one core.
+        self._pool = rollout.Rollout(nthread=self.num_threads if self.num_threads > 1 else 0)
+        self._datas = [mujoco.MjData(model) for _ in range(max(self.num_threads, 1))]
+        self._models = [model] * num_envs
+        self.nstate = mujoco.mj_stateSize(model, STATE_SPEC)
+        self.qpos_slice = slice(1, 1 + model.nq)  # state layout: time, qpos, qvel, act, ...
+        self.qvel_slice = slice(1 + model.nq, 1 + model.nq + model.nv)
+        self.state = np.zeros((num_envs, self.nstate))
+        default = mujoco.MjData(model)
+        mujoco.mj_getState(model, default, self.state[0], STATE_SPEC)
+        self.state[:] = self.state[0]
+        self.ctrl = np.zeros((num_envs, model.nu))
+        self.qfrc = np.zeros((num_envs, model.nv))
+        self._control = np.zeros((num_envs, substeps, model.nu + model.nv))
+        self._state_out = np.zeros((num_envs, substeps, self.nstate))
+        self._sensor_out = np.zeros((num_envs, substeps, model.nsensordata))
+        self.sensordata = np.zeros((num_envs, model.nsensordata))
+        self._probe = mujoco.MjData(model)
+
+    @property
+    def qpos(self) -> np.ndarray:
+        return self.state[:, self.qpos_slice]
+
+    @property
+    def qvel(self) -> np.ndarray:
+        return self.state[:, self.qvel_slice]
+
+    def step(self) -> None:
+        """Advance every env by `substeps` physics steps with the current `ctrl` and `qfrc`."""
+        self._control[:, :, : self.model.nu] = self.ctrl[:, None, :]
+        self._control[:, :, self.model.nu :] = self.qfrc[:, None, :]
+        self.state[:, 0] = 0.0  # keep time bounded; nothing in the scene depends on it
+        self._pool.rollout(
+            self._models, self._datas, self.state, self._control, control_spec=int(CONTROL_SPEC), nstep=self.substeps,
+            state=self._state_out, sensordata=self._sensor_out, skip_checks=True,
+        )
+        self.state[:] = self._state_out[:, -1]
+        self.sensordata[:] = self._sensor_out[:, -1]
+
+    def forward(self, rows: np.ndarray) -> None:
+        """Recompute `sensordata` of `rows` from their current state (exact, no time advance)."""
+        data = self._probe
+        for row in rows:
+            mujoco.mj_setState(self.model, data, self.state[row], STATE_SPEC)
+            data.ctrl[:] = self.ctrl[row]
+            mujoco.mj_forward(self.model, data)
+            self.sensordata[row] = data.sensordata
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
