@@ -25,7 +25,8 @@ class DexHandsEnv:
 
     `step(actions)` returns `(obs, reward, terminated, truncated, info)`; envs that finish are reset in the same
     call, `info["final_obs"]` holds their last observation (rows of the other envs hold the current one),
-    `info["success"]` the episode's sticky success flag before the reset.
+    `info["final_state"]` the named state before the reset, and `info["success"]` the episode's sticky success
+    flag before the reset.
     """
 
     def __init__(self, task: TaskConfig, num_envs: int, device: str | torch.device = "cpu", seed: int = 0,
@@ -90,6 +91,8 @@ class DexHandsEnv:
             "episode_end": done,
             "time_out": time_out & ~terminate,
             "final_obs": obs,
+            # The named state the step reached, before any reset: what reward/progress code scores for s_{t+1}.
+            "final_state": {**self._state, "progress_buf": self.progress_buf.clone(), "successes": self.successes.clone()},
             "episode_length": self.progress_buf.clone(),
         }
         if done.any():

@@ -134,6 +134,7 @@ def build_proxies() -> dict[str, ModuleProxy]:
 
 
 PROXIES = build_proxies()
+PRE_IMPORTED = {"torch": PROXIES["torch"], "math": PROXIES["math"], "np": PROXIES["numpy"], "numpy": PROXIES["numpy"]}
 
 
 def _restricted_import(name: str, globals_=None, locals_=None, fromlist=(), level: int = 0) -> Any:
@@ -572,6 +573,9 @@ class SafeFunction:
 def _define(tree: ast.Module, time_limit_s: float, source_lines: list[str], library: dict[str, Any]) -> dict[str, Any]:
     """Run the (checked) top level of the LLM code in a fresh restricted namespace and return that namespace."""
     namespace: dict[str, Any] = {
+        # LLM answers often use torch/math/np without importing them (reward code is usually shown inside a
+        # module that already imported them), so the proxies are bound up front; imports still work as well.
+        **PRE_IMPORTED,
         **library,
         "__builtins__": build_builtins(),
         "__name__": "llm_code",

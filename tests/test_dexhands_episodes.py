@@ -77,3 +77,16 @@ def test_time_out_resets_every_env():
     assert (info["episode_length"] == 75).all()
     assert (env.state["progress_buf"] == 0).all()
     np.testing.assert_allclose(obs[:, 398 - 24:398 - 21].numpy(), [[0, -0.39, 0.54]] * 2, atol=0.011)
+
+
+def test_final_state_holds_the_state_reached_before_the_reset():
+    env = dexhands.make("ShadowHandOver", 2)
+    env.reset()
+    zeros = torch.zeros(2, 40)
+    _place_egg(env, 0, [0.0, -0.39, 0.1])  # env 0 drops its egg on this step
+    _, _, terminated, _, info = env.step(zeros)
+    assert terminated.tolist() == [True, False]
+    final, now = info["final_state"], env.state
+    assert final["object_pos"][0, 2] < 0.2 < now["object_pos"][0, 2]  # reached: dropped; now: reset into the hand
+    assert final["progress_buf"].tolist() == [1, 1] and now["progress_buf"].tolist() == [0, 1]
+    assert torch.equal(final["object_pos"][1], now["object_pos"][1])  # envs that go on are the same in both

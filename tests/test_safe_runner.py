@@ -1,5 +1,6 @@
 """The safe runner refuses or contains hostile and broken LLM code, and runs real LLM answers unchanged."""
 
+import math
 import textwrap
 
 import numpy as np
@@ -373,3 +374,10 @@ def test_library_functions_are_callable_by_name_and_stay_trusted():
         compile_llm_function("def compute(x):\n    return double.__globals__\n", "compute", library={"double": double})
     with pytest.raises(ValueError):
         compile_llm_function(source, "compute", library={"_hidden": double})
+
+
+def test_torch_math_and_numpy_are_usable_without_import_but_only_as_proxies():
+    fn = compile_llm_function("def f(x):\n    return torch.sqrt(x) + math.pi + float(np.pi)\n", "f")
+    assert torch.allclose(fn(torch.tensor([4.0])), torch.tensor([2.0 + 2 * math.pi]))
+    with pytest.raises(LLMCodeFailed, match="get_rng_state"):  # the pre-bound name is the proxy, not the module
+        compile_llm_function("def f(x):\n    t = torch\n    return t.get_rng_state()\n", "f")(torch.zeros(1))

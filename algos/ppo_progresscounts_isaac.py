@@ -1,0 +1,642 @@
+# ProgressCounts (Sarukkai et al., arXiv 2410.09187) with PPO on the Bi-DexHands tasks re-modelled in MuJoCo.
+# The LLM writes a *progress function* (sub-task progress values + their directions); the framework
+# discretises progress into bins and pays a count-based bonus 1/sqrt(N(bin)) on top of the sparse task
+# success. Read top to bottom: arguments, feature library, discretisation and counts, PPO, training loop.
+# Documentation of decisions the paper leaves open: README.md, section "ProgressCounts".
+import copy
+import inspect
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.optim as optim
+import tyro
+from torch.distributions.normal import Normal
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+import dexhands
+from llmcode.client import LLMClient
+from llmcode.extract import extract_code
+from llmcode.prompts import chat, render_prompt
+from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Args:
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """the name of this experiment"""
+    seed: int = 1
+    """seed of the experiment"""
+    torch_deterministic: bool = True
+    """if toggled, `torch.backends.cudnn.deterministic=True`"""
+    cuda: bool = True
+    """if toggled, policy and simulation run on the GPU when one is available"""
+    track: bool = False
+    """if toggled, this experiment will be tracked with Weights and Biases"""
+    wandb_project_name: str = "clean-llm-rewards"
+    """the wandb's project name"""
+    wandb_entity: str | None = None
+    """the entity (team) of wandb's project"""
+    save_model: bool = False
+    """whether to save a checkpoint (`<run>/checkpoint.pt`) every `checkpoint_every` iterations and at the end"""
+    checkpoint_every: int = 50
+    """iterations between checkpoints when `save_model` is set"""
+    resume: str | None = None
+    """path of a checkpoint to resume from (its run folder is reused)"""
+
+    # Algorithm specific arguments
+    task: str = "ShadowHandOver"
+    """the dexhands task id (see `dexhands.TASKS`)"""
+    reward: Literal["progresscounts", "sparse", "dense", "progress-as-reward", "simhash-counts"] = "progresscounts"
+    """training reward: the method, or a baseline/ablation of the paper"""
+    backend: str = "auto"
+    """dexhands simulation backend: auto, mujoco (CPU) or warp (CUDA)"""
+    total_timesteps: int = 100_000_000
+    """total env steps per trained policy (Bi-DexHands budget: 2048 envs x 8 steps x ~6000 iterations)"""
+    num_envs: int = 2048
+    """the number of parallel environments"""
+    num_steps: int = 8
+    """the number of steps per environment per policy rollout"""
+    learning_rate: float = 3e-4
+    """the initial learning rate (adapted to keep the KL near `desired_kl`)"""
+    desired_kl: float = 0.016
+    """target KL of the adaptive learning-rate schedule"""
+    update_epochs: int = 5
+    """the K epochs to update the policy"""
+    num_minibatches: int = 4
+    """the number of mini-batches"""
+    gamma: float = 0.96
+    """the discount factor gamma"""
+    gae_lambda: float = 0.95
+    """the lambda for the general advantage estimation"""
+    clip_coef: float = 0.2
+    """the surrogate clipping coefficient"""
+    ent_coef: float = 0.0
+    """coefficient of the entropy"""
+    vf_coef: float = 2.0
+    """coefficient of the value function loss (Bi-DexHands PPO default)"""
+    max_grad_norm: float = 1.0
+    """the maximum norm for the gradient clipping"""
+    init_noise_std: float = 0.8
+    """initial standard deviation of the Gaussian policy"""
+    clip_observations: float = 5.0
+    """observations are clipped to +-this value, as in Bi-DexHands"""
+    hidden_sizes: tuple[int, ...] = (1024, 1024, 512)
+    """hidden layers of the actor and of the critic (ELU)"""
+
+    # ProgressCounts
+    progress_sample: int = 0
+    """which of the recorded progress-function samples to train with"""
+    select_best: bool = False
+    """train every progress-function sample and keep the best by success, as the paper does (4 samples)"""
+    num_progress_samples: int = 4
+    """number of progress functions asked from the LLM"""
+    bonus_scale: float = 1e-3
+    """lambda_c: weight of the count bonus 1/sqrt(N(bin))"""
+    num_bins: int = 1000
+    """total number of progress bins"""
+    bin_combination: Literal["sum", "tuple"] = "sum"
+    """how per-sub-task bins form one bin id: the paper's sum (aliases (3,7) with (7,3)) or the non-aliasing tuple"""
+    range_steps: int = 0
+    """env steps of uniformly random actions used to estimate the progress ranges (0: one episode)"""
+    range_extension: float = 1.0
+    """the estimated range is extended on the progress side by this fraction of its width"""
+    simhash_bits: int = 10
+    """SimHash code length of the `simhash-counts` ablation (2**bits buckets)"""
+    llm_mode: Literal["cached", "live", "record"] = "cached"
+    """cached: replay llm_outputs/; live: ask an OpenAI-compatible endpoint; record: live and save"""
+    llm_model: str | None = None
+    """model name for live/record modes (default: $OPENAI_MODEL)"""
+    llm_base_url: str | None = None
+    """OpenAI-compatible endpoint for live/record modes (default: $OPENAI_BASE_URL or OpenAI)"""
+    llm_temperature: float = 1.0
+    """sampling temperature for live/record modes"""
+
+    # filled in at run time
+    batch_size: int = 0
+    minibatch_size: int = 0
+    num_iterations: int = 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Feature-engineering library. ProgressCounts gives the LLM a small per-domain library so that progress
+# functions stay short; its API text (names, signatures, docstrings) is generated from these functions and
+# shown in the prompt. They are trusted code, handed to the LLM code through the safe runner.
+# ---------------------------------------------------------------------------------------------------------
+def distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Euclidean distance between points a and b, shapes (N, 3) -> (N,)."""
+    return torch.linalg.vector_norm(a - b, dim=-1)
+
+
+def fingertips_distance(fingertips: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+    """Sum over the 5 fingertips of their distance to a point: (N, 5, 3), (N, 3) -> (N,)."""
+    return torch.linalg.vector_norm(fingertips - point.unsqueeze(-2), dim=-1).sum(dim=-1)
+
+
+def closest_fingertip_distance(fingertips: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+    """Distance from a point to the closest of the 5 fingertips: (N, 5, 3), (N, 3) -> (N,)."""
+    return torch.linalg.vector_norm(fingertips - point.unsqueeze(-2), dim=-1).min(dim=-1).values
+
+
+def rotation_distance(q1: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
+    """Angle in radians (0..pi) between two orientations given as quaternions (x, y, z, w): (N, 4) -> (N,)."""
+    dot = (q1 * q2).sum(dim=-1).abs().clamp(max=1.0)
+    return 2.0 * torch.acos(dot)
+
+
+def height(pos: torch.Tensor) -> torch.Tensor:
+    """World z coordinate of positions (N, 3) -> (N,)."""
+    return pos[..., 2]
+
+
+def horizontal_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Distance between a and b in the horizontal (x, y) plane: (N, 3) -> (N,)."""
+    return torch.linalg.vector_norm(a[..., :2] - b[..., :2], dim=-1)
+
+
+FEATURE_LIBRARY = {
+    f.__name__: f
+    for f in (distance, fingertips_distance, closest_fingertip_distance, rotation_distance, height, horizontal_distance)
+}
+
+
+def feature_library_text() -> str:
+    """The library's API as the prompt shows it: one signature and docstring per function."""
+    return "\n".join(f"{name}{inspect.signature(f)}:\n    {inspect.getdoc(f)}" for name, f in FEATURE_LIBRARY.items())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# LLM: ask (or replay) progress functions, compile each through the safe runner.
+# ---------------------------------------------------------------------------------------------------------
+def progress_prompt(task: str, env) -> list[dict]:
+    prompt_dir = REPO / "prompts" / "progresscounts"
+    task_file = prompt_dir / "tasks" / f"{task}.txt"
+    if not task_file.exists():
+        raise FileNotFoundError(f"no ProgressCounts task description for {task}: expected {task_file}")
+    user = render_prompt(
+        prompt_dir / "user.txt",
+        task_description=task_file.read_text().strip(),
+        state_description=env.state_description(),
+        feature_library=feature_library_text(),
+    )
+    return chat(render_prompt(prompt_dir / "system.txt"), user)
+
+
+def validate_progress(output):
+    """The progress function's contract: ([x_1..x_k] float tensors (N,), [y_1..y_k] directions in {+1, -1})."""
+    if not (isinstance(output, tuple | list) and len(output) == 2):
+        raise LLMCodeFailed("compute_progress must return two lists: (progress_values, directions)")
+    values, directions = output
+    if not isinstance(values, list | tuple) or not values or len(values) != len(directions):
+        raise LLMCodeFailed("progress_values and directions must be non-empty lists of the same length")
+    for i, (x, y) in enumerate(zip(values, directions)):
+        if not (isinstance(x, torch.Tensor) and x.dim() == 1 and x.is_floating_point()):
+            raise LLMCodeFailed(f"progress value {i} must be a 1-D float tensor of shape (num_envs,), got {type(x).__name__}")
+        if not torch.isfinite(x).all():
+            raise LLMCodeFailed(f"progress value {i} contains NaN or inf")
+        if y not in (1, -1):
+            raise LLMCodeFailed(f"direction {i} must be +1 (value grows with progress) or -1 (shrinks), got {y!r}")
+    return output
+
+
+def load_progress_functions(args: Args, env) -> list[tuple[object, str]]:
+    """All progress-function samples for the task: (compiled function, answer text) pairs."""
+    client = LLMClient(
+        mode=args.llm_mode,
+        cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task,
+        model=args.llm_model,
+        base_url=args.llm_base_url,
+        temperature=args.llm_temperature,
+    )
+    # Replayed by position, so that a reworded prompt still finds its answers (the cache warns when it changed).
+    answers = client.ask(progress_prompt(args.task, env), n=args.num_progress_samples, position="progress")
+    functions = []
+    for answer in answers:
+        fn = compile_llm_function(extract_code(answer.text), entry="compute_progress", library=FEATURE_LIBRARY,
+                                  validate=validate_progress)
+        functions.append((fn, answer.text))
+    return functions
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Discretisation and counts (the paper's Section 4.2).
+# ---------------------------------------------------------------------------------------------------------
+def bins_per_subtask(k: int, num_bins: int, combination: str) -> list[int]:
+    """Finer bins for later sub-tasks: sub-task i (1-based) gets weight i.
+    sum: bins add up to num_bins; tuple: their product is about num_bins (so the count table keeps its size)."""
+    weights = [i / (k * (k + 1) / 2) for i in range(1, k + 1)]
+    if combination == "sum":
+        return [max(2, round(num_bins * w)) for w in weights]
+    return [max(2, round(num_bins**w)) for w in weights]
+
+
+class ProgressDiscretiser:
+    """Maps raw progress values to one bin id per env.
+
+    Ranges: lo/hi per sub-task from progress values seen under random actions; the range is extended on the
+    progress side (above hi for increasing values, below lo for decreasing ones, but not below 0 when all seen
+    values were non-negative, since such values are distances/angles whose goal is 0). Values are oriented so
+    that 1 means "done", clamped to [0, 1], and cut into that sub-task's bins."""
+
+    def __init__(self, lo: torch.Tensor, hi: torch.Tensor, directions: list[int], num_bins: int, combination: str,
+                 extension: float):
+        k = len(directions)
+        self.directions = torch.tensor(directions, dtype=lo.dtype, device=lo.device)
+        width = (hi - lo).clamp(min=1e-6)
+        up = self.directions > 0
+        self.hi = torch.where(up, hi + extension * width, hi)
+        self.lo = torch.where(up, lo, torch.where(lo >= 0, (lo - extension * width).clamp(min=0.0), lo - extension * width))
+        self.bins = torch.tensor(bins_per_subtask(k, num_bins, combination), device=lo.device)
+        self.combination = combination
+        if combination == "sum":
+            self.num_ids = int((self.bins - 1).sum().item()) + 1
+        else:
+            # mixed radix: id = sum_i b_i' * prod_{j<i} bins_j
+            self.radix = torch.cumprod(torch.cat([self.bins.new_ones(1), self.bins[:-1]]), dim=0)
+            self.num_ids = int(self.bins.prod().item())
+
+    def normalised(self, values: torch.Tensor) -> torch.Tensor:
+        """(N, k) raw progress -> (N, k) in [0, 1], 1 = sub-task done."""
+        frac = (values - self.lo) / (self.hi - self.lo).clamp(min=1e-6)
+        return torch.where(self.directions > 0, frac, 1.0 - frac).clamp(0.0, 1.0)
+
+    def __call__(self, values: torch.Tensor) -> torch.Tensor:
+        per_task = torch.minimum((self.normalised(values) * self.bins).long(), self.bins - 1)
+        if self.combination == "sum":
+            return per_task.sum(dim=-1)
+        return (per_task * self.radix).sum(dim=-1)
+
+
+class VisitCounts:
+    """Visit counts of bin ids shared by all envs; the bonus is 1/sqrt(N(bin)) after counting this visit."""
+
+    def __init__(self, num_ids: int, device):
+        self.counts = torch.zeros(num_ids, dtype=torch.float64, device=device)
+
+    def visit(self, ids: torch.Tensor) -> torch.Tensor:
+        self.counts += torch.bincount(ids, minlength=self.counts.numel()).to(self.counts.dtype)
+        return self.counts[ids].rsqrt().float()
+
+    @property
+    def distinct(self) -> int:
+        return int((self.counts > 0).sum().item())
+
+
+class SimHash:
+    """SimHash ablation: a fixed Gaussian projection of the observation, sign bits -> bucket id."""
+
+    def __init__(self, obs_dim: int, bits: int, seed: int, device):
+        gen = torch.Generator().manual_seed(seed)
+        self.projection = torch.randn(obs_dim, bits, generator=gen).to(device)
+        self.powers = (2 ** torch.arange(bits)).to(device)
+        self.num_ids = 2**bits
+
+    def __call__(self, obs: torch.Tensor) -> torch.Tensor:
+        return ((obs @ self.projection > 0).long() * self.powers).sum(dim=-1)
+
+
+def stack_progress(fn, state) -> tuple[torch.Tensor, list[int]]:
+    values, directions = fn(state)
+    return torch.stack([v.float() for v in values], dim=-1), [int(d) for d in directions]
+
+
+def estimate_ranges(fn, env, steps: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Progress values under uniformly random actions -> per-sub-task (lo, hi), and the directions."""
+    gen = torch.Generator().manual_seed(seed)
+    env.reset()
+    values, directions = stack_progress(fn, env.state)
+    lo, hi = values.min(dim=0).values, values.max(dim=0).values
+    for _ in range(steps):
+        actions = (torch.rand((env.num_envs, env.act_dim), generator=gen) * 2 - 1).to(env.device)
+        env.step(actions)
+        values, _ = stack_progress(fn, env.state)
+        lo, hi = torch.minimum(lo, values.min(dim=0).values), torch.maximum(hi, values.max(dim=0).values)
+    return lo, hi, directions
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PPO (Bi-DexHands settings): separate actor and critic MLPs, state-independent std, adaptive-KL learning rate.
+# ---------------------------------------------------------------------------------------------------------
+def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        linear = nn.Linear(sizes[i], sizes[i + 1])
+        last = i == len(sizes) - 2
+        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers += [linear] if last else [linear, nn.ELU()]
+    return nn.Sequential(*layers)
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_std: float):
+        super().__init__()
+        self.critic = mlp([obs_dim, *hidden, 1], out_gain=1.0)
+        self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
+        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
+
+    def get_value(self, x):
+        return self.critic(x).squeeze(-1)
+
+    def get_action_and_value(self, x, action=None):
+        mean = self.actor_mean(x)
+        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
+        if action is None:
+            action = dist.sample()
+        return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
+
+
+def compute_gae(rewards, values, dones, next_value, next_done, gamma: float, lam: float):
+    """Generalised advantage estimation over a (T, N) rollout. `dones[t]` marks that obs t starts a new episode."""
+    advantages = torch.zeros_like(rewards)
+    lastgaelam = 0.0
+    for t in reversed(range(rewards.shape[0])):
+        if t == rewards.shape[0] - 1:
+            nextnonterminal, nextvalues = 1.0 - next_done, next_value
+        else:
+            nextnonterminal, nextvalues = 1.0 - dones[t + 1], values[t + 1]
+        delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+        advantages[t] = lastgaelam = delta + gamma * lam * nextnonterminal * lastgaelam
+    return advantages, advantages + values
+
+
+def diagonal_gaussian_kl(mu_old, logstd_old, mu_new, logstd_new) -> torch.Tensor:
+    var_old, var_new = (2 * logstd_old).exp(), (2 * logstd_new).exp()
+    kl = logstd_new - logstd_old + (var_old + (mu_old - mu_new) ** 2) / (2 * var_new) - 0.5
+    return kl.sum(-1).mean()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training one policy.
+# ---------------------------------------------------------------------------------------------------------
+def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | None = None) -> dict:
+    """Trains one PPO policy with the chosen reward and returns its summary (also written to summary.json)."""
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.backends.cudnn.deterministic = args.torch_deterministic
+    device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
+
+    env = dexhands.make(args.task, num_envs=args.num_envs, device=str(device), backend=args.backend, seed=args.seed)
+    writer = SummaryWriter(str(run_dir))
+    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+    if progress_answer is not None:
+        (run_dir / "progress_function.py").write_text(progress_answer)
+
+    # Reward machinery: bins + counts for ProgressCounts, ranges for ProgressAsReward, hashing for SimHash.
+    discretiser = counts = simhash = None
+    if args.reward in ("progresscounts", "progress-as-reward"):
+        lo, hi, directions = estimate_ranges(progress_fn, env, args.range_steps or env.episode_length, args.seed)
+        discretiser = ProgressDiscretiser(lo, hi, directions, args.num_bins, args.bin_combination, args.range_extension)
+        counts = VisitCounts(discretiser.num_ids, device)
+        (run_dir / "progress_ranges.json").write_text(json.dumps({"lo": lo.tolist(), "hi": hi.tolist(), "directions": directions,
+                                                                   "bins": discretiser.bins.tolist()}, indent=2))
+    elif args.reward == "simhash-counts":
+        simhash = SimHash(env.obs_dim, args.simhash_bits, args.seed, device)
+        counts = VisitCounts(simhash.num_ids, device)
+
+    agent = Agent(env.obs_dim, env.act_dim, args.hidden_sizes, args.init_noise_std).to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    lr = args.learning_rate
+
+    obs_buf = torch.zeros((args.num_steps, args.num_envs, env.obs_dim), device=device)
+    actions_buf = torch.zeros((args.num_steps, args.num_envs, env.act_dim), device=device)
+    logprobs_buf, rewards_buf, dones_buf, values_buf = (torch.zeros((args.num_steps, args.num_envs), device=device) for _ in range(4))
+    means_buf = torch.zeros_like(actions_buf)
+
+    global_step, start_iteration, best_success = 0, 1, 0.0
+    checkpoint_path = run_dir / "checkpoint.pt"
+    if args.resume:
+        ckpt = torch.load(args.resume, map_location=device, weights_only=False)
+        agent.load_state_dict(ckpt["agent"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        lr, global_step, start_iteration, best_success = ckpt["lr"], ckpt["global_step"], ckpt["iteration"] + 1, ckpt["best_success"]
+        if counts is not None:
+            counts.counts.copy_(ckpt["counts"])
+        torch.set_rng_state(ckpt["torch_rng"])
+
+    next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
+    next_done = torch.zeros(args.num_envs, device=device)
+    prev_success = torch.zeros(args.num_envs, device=device)
+    ep_return = torch.zeros(args.num_envs, device=device)
+    ep_human_return = torch.zeros(args.num_envs, device=device)
+    ep_length = torch.zeros(args.num_envs, device=device)
+    sim_time = reward_time = learn_time = 0.0
+    start_time, start_step = time.time(), global_step
+    history = []
+    bar = tqdm(range(start_iteration, args.num_iterations + 1), desc=f"{args.task} {args.reward}", unit="it", initial=start_iteration - 1,
+               total=args.num_iterations)
+
+    for iteration in bar:
+        finished_success, finished_return, finished_human, finished_length, bonus_sum = [], [], [], [], 0.0
+        for step in range(args.num_steps):
+            global_step += args.num_envs
+            obs_buf[step], dones_buf[step] = next_obs, next_done
+            with torch.no_grad():
+                action, logprob, _, value, mean = agent.get_action_and_value(next_obs)
+            actions_buf[step], logprobs_buf[step], values_buf[step], means_buf[step] = action, logprob, value, mean
+
+            t0 = time.time()
+            next_obs, human_reward, terminated, truncated, info = env.step(action.clamp(-1.0, 1.0))
+            t1 = time.time()
+            sim_time += t1 - t0
+
+            # The sparse task reward: 1 on the step where the episode's success flag first becomes true.
+            success = info["success"].float()
+            sparse = (success - prev_success).clamp(min=0.0)
+            if args.reward == "dense":
+                reward = human_reward
+            elif args.reward == "sparse":
+                reward = sparse
+            elif args.reward == "simhash-counts":
+                # Counts are of the state reached, s_{t+1}; for envs that just reset that is the final observation.
+                reached = torch.where(info["episode_end"].unsqueeze(-1), info["final_obs"], next_obs)
+                bonus = counts.visit(simhash(reached))
+                reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().item()
+            else:
+                values, _ = stack_progress(progress_fn, info["final_state"])
+                if args.reward == "progress-as-reward":
+                    counts.visit(discretiser(values))  # only to report the bins visited
+                    reward = sparse + discretiser.normalised(values).sum(dim=-1)
+                else:
+                    bonus = counts.visit(discretiser(values))
+                    reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().item()
+            reward_time += time.time() - t1
+
+            ep_return += reward
+            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457).
+            if truncated.any():
+                with torch.no_grad():
+                    final_obs = info["final_obs"].clamp(-args.clip_observations, args.clip_observations)
+                    reward = reward + args.gamma * agent.get_value(final_obs) * truncated.float()
+            rewards_buf[step] = reward
+
+            ep_human_return += human_reward
+            ep_length += 1
+            done = info["episode_end"]
+            # Every finished episode is recorded, however many finish on the same step (CleanRL #508).
+            if done.any():
+                finished_success.append(success[done])
+                finished_return.append(ep_return[done])
+                finished_human.append(ep_human_return[done])
+                finished_length.append(ep_length[done])
+                ep_return[done], ep_human_return[done], ep_length[done] = 0.0, 0.0, 0.0
+            prev_success = torch.where(done, torch.zeros_like(success), success)
+            next_done = done.float()
+            next_obs = next_obs.clamp(-args.clip_observations, args.clip_observations)
+
+        t_learn = time.time()
+        with torch.no_grad():
+            advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.get_value(next_obs), next_done,
+                                              args.gamma, args.gae_lambda)
+        b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
+        b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
+        b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+        b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
+        old_logstd = agent.actor_logstd.detach().clone()
+
+        clipfracs, kls = [], []
+        for _epoch in range(args.update_epochs):
+            perm = torch.randperm(args.batch_size, device=device)
+            for start in range(0, args.batch_size, args.minibatch_size):
+                mb = perm[start : start + args.minibatch_size]
+                _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
+                # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
+                with torch.no_grad():
+                    kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
+                    kls.append(kl.item())
+                    if kl > 2.0 * args.desired_kl:
+                        lr = max(1e-5, lr / 1.5)
+                    elif 0.0 < kl < args.desired_kl / 2.0:
+                        lr = min(1e-2, lr * 1.5)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                ratio = (newlogprob - b_logprobs[mb]).exp()
+                clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
+                pg_loss = torch.max(-b_advantages[mb] * ratio,
+                                    -b_advantages[mb] * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                v_loss = ((newvalue - b_returns[mb]) ** 2).mean()
+                entropy_loss = entropy.mean()
+                loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+        learn_time += time.time() - t_learn
+
+        # Logging: success rate over the episodes that ended in this iteration, and its running maximum
+        # (the papers report the maximum over training of this statistic).
+        sps = int((global_step - start_step) / (time.time() - start_time))
+        writer.add_scalar("charts/learning_rate", lr, global_step)
+        writer.add_scalar("charts/SPS", sps, global_step)
+        writer.add_scalar("perf/sim_seconds", sim_time, global_step)
+        writer.add_scalar("perf/reward_seconds", reward_time, global_step)
+        writer.add_scalar("perf/learn_seconds", learn_time, global_step)
+        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
+        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
+        writer.add_scalar("losses/entropy", entropy_loss.item(), global_step)
+        writer.add_scalar("losses/approx_kl", float(np.mean(kls)), global_step)
+        writer.add_scalar("losses/clipfrac", float(np.mean(clipfracs)), global_step)
+        writer.add_scalar("charts/action_std", agent.actor_logstd.exp().mean().item(), global_step)
+        if counts is not None:
+            writer.add_scalar("charts/distinct_bins", counts.distinct, global_step)
+            writer.add_scalar("charts/intrinsic_bonus", args.bonus_scale * bonus_sum / args.num_steps, global_step)
+        if finished_success:
+            success_rate = torch.cat(finished_success).mean().item()
+            best_success = max(best_success, success_rate)
+            mean_return = torch.cat(finished_return).mean().item()
+            mean_human = torch.cat(finished_human).mean().item()
+            writer.add_scalar("charts/success_rate", success_rate, global_step)
+            writer.add_scalar("charts/max_success_rate", best_success, global_step)
+            writer.add_scalar("charts/episodic_return", mean_return, global_step)
+            writer.add_scalar("charts/episodic_human_return", mean_human, global_step)
+            writer.add_scalar("charts/episodic_length", torch.cat(finished_length).mean().item(), global_step)
+            writer.add_scalar("charts/episodes", sum(len(s) for s in finished_success), global_step)
+            history.append({"step": global_step, "success_rate": success_rate, "episodic_return": mean_return,
+                            "episodic_human_return": mean_human})
+            bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}", sps=sps)
+
+        if args.save_model and (iteration % args.checkpoint_every == 0 or iteration == args.num_iterations):
+            state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
+                     "iteration": iteration, "best_success": best_success, "args": asdict(args),
+                     "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state()}
+            tmp = checkpoint_path.with_suffix(".tmp")
+            torch.save(state, tmp)
+            os.replace(tmp, checkpoint_path)  # atomic: an interrupted save never leaves a broken checkpoint
+
+    writer.close()
+    elapsed = time.time() - start_time
+    summary = {
+        "task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": args.progress_sample,
+        "global_step": global_step, "max_success_rate": best_success,
+        "final_success_rate": history[-1]["success_rate"] if history else None,
+        "final_episodic_human_return": history[-1]["episodic_human_return"] if history else None,
+        "distinct_bins": counts.distinct if counts is not None else None,
+        "sps": (global_step - start_step) / max(elapsed, 1e-9),
+        "seconds": {"simulation": sim_time, "reward": reward_time, "learning": learn_time, "total": elapsed},
+        "device": str(device), "history": history,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def fill_runtime_args(args: Args) -> Args:
+    args.batch_size = int(args.num_envs * args.num_steps)
+    args.minibatch_size = int(args.batch_size // args.num_minibatches)
+    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
+    return args
+
+
+if __name__ == "__main__":
+    args = fill_runtime_args(tyro.cli(Args))
+    if args.task not in dexhands.TASKS:
+        raise SystemExit(f"unknown task {args.task!r}; choose one of: {', '.join(dexhands.TASKS)}")
+
+    if args.resume:
+        run_dir = Path(args.resume).resolve().parent
+    else:
+        run_name = f"{args.task}__{args.exp_name}__{args.reward}__{args.seed}__{int(time.time())}"
+        run_dir = Path("runs") / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(asdict(args), indent=2))
+    if args.track:
+        import wandb
+
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=asdict(args),
+                   name=run_dir.name, save_code=True)
+
+    functions = [(None, None)]
+    if args.reward in ("progresscounts", "progress-as-reward"):
+        probe = dexhands.make(args.task, num_envs=2, device="cpu", backend="mujoco", seed=args.seed)
+        try:
+            functions = load_progress_functions(args, probe)
+        except LLMCodeError as e:
+            raise SystemExit(f"a progress function was refused by the safe runner:\n{e}") from e
+        if not args.select_best:
+            functions = [functions[args.progress_sample]]
+
+    summaries = []
+    for k, (fn, answer) in enumerate(functions):
+        sample_args = copy.copy(args)
+        if args.select_best:
+            sample_args.progress_sample = k
+        sample_dir = run_dir / f"sample{k}" if args.select_best else run_dir
+        sample_dir.mkdir(exist_ok=True)
+        summaries.append(train(sample_args, sample_dir, fn, answer))
+
+    if args.select_best:
+        best = max(summaries, key=lambda s: s["max_success_rate"])
+        summary = dict(best, selected_sample=best["progress_sample"], samples=summaries)
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        print(f"best progress function: sample {best['progress_sample']} (max success {best['max_success_rate']:.3f})")

@@ -1,0 +1,170 @@
+"""algos/ppo_progresscounts_isaac.py: discretisation, counts, GAE, the shipped progress functions, smoke runs."""
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import dexhands
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "algos" / "ppo_progresscounts_isaac.py"
+spec = importlib.util.spec_from_file_location("ppo_progresscounts_isaac", SCRIPT)
+pc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pc)
+
+SUPPORTED_TASKS = sorted(p.name for p in (ROOT / "llm_outputs" / "progresscounts").iterdir() if p.is_dir())
+REWARDS = ["progresscounts", "sparse", "dense", "progress-as-reward", "simhash-counts"]
+
+
+def tiny_args(**overrides) -> "pc.Args":
+    args = pc.Args(num_envs=4, num_steps=4, total_timesteps=48, hidden_sizes=(32, 32), range_steps=3, cuda=False)
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    return pc.fill_runtime_args(args)
+
+
+def test_bins_are_finer_for_later_subtasks_and_keep_the_total():
+    assert pc.bins_per_subtask(1, 1000, "sum") == [1000]
+    assert pc.bins_per_subtask(2, 1000, "sum") == [333, 667]
+    three = pc.bins_per_subtask(3, 1000, "sum")
+    assert three == sorted(three) and abs(sum(three) - 1000) <= 1
+    tup = pc.bins_per_subtask(2, 1000, "tuple")
+    assert tup == [10, 100]  # 1000**(1/3), 1000**(2/3): the product stays 1000
+
+
+def test_discretiser_orients_clamps_and_sums():
+    lo, hi = torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0])
+    # Direction +1 for sub-task 0 (range extended above hi by 100%: [0, 2]), -1 for sub-task 1 (a distance: [0, 2]).
+    d = pc.ProgressDiscretiser(lo, hi, [1, -1], num_bins=10, combination="sum", extension=1.0)
+    assert d.bins.tolist() == [3, 7]
+    values = torch.tensor([[0.0, 2.0],    # nothing done: bin 0 + bin 0
+                           [2.0, 0.0],    # both done: top bins 2 + 6
+                           [1.0, 1.0],    # half way: floor(0.5*3)=1 + floor(0.5*7)=3
+                           [5.0, -3.0]])  # beyond the range: clamped to the top bins
+    assert d(values).tolist() == [0, 8, 4, 8]
+    assert torch.allclose(d.normalised(values)[2], torch.tensor([0.5, 0.5]))
+
+
+def test_sum_aliases_but_tuple_does_not():
+    lo, hi = torch.zeros(2), torch.ones(2)
+    a = torch.tensor([[0.2, 0.6], [0.6, 0.2]])
+    s = pc.ProgressDiscretiser(lo, hi, [1, 1], num_bins=20, combination="sum", extension=0.0)
+    t = pc.ProgressDiscretiser(lo, hi, [1, 1], num_bins=100, combination="tuple", extension=0.0)
+    assert s.bins.tolist() == [7, 13]
+    assert s(a)[0] != s(a)[1] or True  # sums of different per-task bins may or may not collide ...
+    same_sum = torch.tensor([[3 / 7 + 1e-4, 0.0], [0.0, 3 / 13 + 1e-4]])  # ... these two do: 3 + 0 == 0 + 3
+    assert s(same_sum)[0] == s(same_sum)[1]
+    assert t(same_sum)[0] != t(same_sum)[1]
+    assert int(t(torch.ones(1, 2)).item()) == t.num_ids - 1
+
+
+def test_visit_counts_bonus_is_inverse_sqrt_of_the_count_after_this_visit():
+    counts = pc.VisitCounts(4, "cpu")
+    bonus = counts.visit(torch.tensor([0, 0, 1]))
+    assert torch.allclose(bonus, torch.tensor([1 / math.sqrt(2), 1 / math.sqrt(2), 1.0]))
+    bonus = counts.visit(torch.tensor([1]))
+    assert torch.allclose(bonus, torch.tensor([1 / math.sqrt(2)]))
+    assert counts.distinct == 2
+
+
+def test_gae_matches_a_hand_computed_example():
+    # Two steps, one env; the second step starts a new episode (dones[1] = 1).
+    rewards = torch.tensor([[1.0], [2.0]])
+    values = torch.tensor([[0.5], [1.0]])
+    dones = torch.tensor([[0.0], [1.0]])
+    gamma, lam = 0.9, 0.8
+    adv, ret = pc.compute_gae(rewards, values, dones, next_value=torch.tensor([3.0]), next_done=torch.tensor([0.0]),
+                              gamma=gamma, lam=lam)
+    delta1 = 2.0 + 0.9 * 3.0 - 1.0           # 3.7, bootstraps from next_value
+    delta0 = 1.0 + 0.0 - 0.5                 # 0.5, the episode ended after step 0
+    assert torch.allclose(adv, torch.tensor([[delta0], [delta1]]))
+    assert torch.allclose(ret, adv + values)
+
+
+def test_feature_library_and_its_prompt_text():
+    a, b = torch.zeros(2, 3), torch.tensor([[3.0, 4.0, 0.0], [0.0, 0.0, 1.0]])
+    assert pc.distance(a, b).tolist() == [5.0, 1.0]
+    tips = torch.zeros(2, 5, 3)
+    assert pc.fingertips_distance(tips, b).tolist() == [25.0, 5.0]
+    q = torch.tensor([[0.0, 0.0, 0.0, 1.0]])
+    quarter = torch.tensor([[0.0, 0.0, math.sin(math.pi / 4), math.cos(math.pi / 4)]])
+    assert math.isclose(pc.rotation_distance(q, quarter).item(), math.pi / 2, rel_tol=1e-5)
+    text = pc.feature_library_text()
+    assert all(name in text for name in pc.FEATURE_LIBRARY)
+
+
+def test_progress_contract_is_enforced():
+    with pytest.raises(pc.LLMCodeFailed, match="direction"):
+        pc.validate_progress(([torch.zeros(3)], [0]))
+    with pytest.raises(pc.LLMCodeFailed, match="1-D float"):
+        pc.validate_progress(([torch.zeros(3, 2)], [1]))
+    with pytest.raises(pc.LLMCodeFailed, match="NaN"):
+        pc.validate_progress(([torch.tensor([float("nan")])], [1]))
+
+
+@pytest.mark.parametrize("task", SUPPORTED_TASKS)
+def test_shipped_progress_functions_load_and_run_on_the_task_state(task):
+    env = dexhands.make(task, num_envs=3)
+    env.reset()
+    functions = pc.load_progress_functions(tiny_args(task=task), env)
+    assert len(functions) == 4
+    for fn, _ in functions:
+        for _ in range(4):  # the checked calls and the fast path
+            values, directions = pc.stack_progress(fn, env.state)
+            assert values.shape[0] == 3 and torch.isfinite(values).all()
+            env.step(torch.rand(3, env.act_dim) * 2 - 1)
+
+
+def read_scalars(run_dir: Path) -> dict[str, list[float]]:
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+@pytest.mark.parametrize("task", SUPPORTED_TASKS)
+@pytest.mark.parametrize("reward", REWARDS)
+def test_smoke_every_task_and_reward_mode(task, reward, tmp_path):
+    args = tiny_args(task=task, reward=reward)
+    fn, answer = None, None
+    if reward in ("progresscounts", "progress-as-reward"):
+        fn, answer = pc.load_progress_functions(args, dexhands.make(task, num_envs=2))[0]
+    summary = pc.train(args, tmp_path, fn, answer)
+    assert summary["global_step"] == 48
+    assert json.loads((tmp_path / "summary.json").read_text())["task"] == task
+    scalars = read_scalars(tmp_path)
+    for tag in ("charts/SPS", "losses/value_loss", "losses/policy_loss", "losses/approx_kl", "charts/learning_rate"):
+        assert tag in scalars and all(math.isfinite(v) for v in scalars[tag]), tag
+    if reward in ("progresscounts", "simhash-counts"):
+        assert scalars["charts/distinct_bins"][-1] >= 1
+        assert all(v > 0 for v in scalars["charts/intrinsic_bonus"])
+
+
+def test_cli_select_best_checkpoints_and_resumes(tmp_path):
+    common = [sys.executable, str(SCRIPT), "--task", "ShadowHandOver", "--num-envs", "4", "--num-steps", "4",
+              "--hidden-sizes", "32", "32", "--range-steps", "3", "--no-cuda"]
+    subprocess.run(common + ["--total-timesteps", "32", "--select-best", "--save-model", "--checkpoint-every", "1"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    run_dir = next((tmp_path / "runs").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert len(summary["samples"]) == 4 and summary["selected_sample"] in range(4)
+    assert (run_dir / "config.json").exists() and (run_dir / "sample0" / "progress_function.py").exists()
+    checkpoint = run_dir / "sample1" / "checkpoint.pt"
+    assert checkpoint.exists()
+    # Resuming continues from the saved iteration up to the new budget.
+    subprocess.run(common + ["--total-timesteps", "64", "--progress-sample", "1", "--resume", str(checkpoint)],
+                   cwd=tmp_path, check=True, capture_output=True)
+    resumed = json.loads((run_dir / "sample1" / "summary.json").read_text())
+    assert resumed["global_step"] == 64
+
+
+def test_cli_rejects_an_unknown_task(tmp_path):
+    result = subprocess.run([sys.executable, str(SCRIPT), "--task", "ShadowHandNope"], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.returncode != 0 and "unknown task" in result.stderr
