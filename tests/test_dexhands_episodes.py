@@ -90,3 +90,15 @@ def test_final_state_holds_the_state_reached_before_the_reset():
     assert final["object_pos"][0, 2] < 0.2 < now["object_pos"][0, 2]  # reached: dropped; now: reset into the hand
     assert final["progress_buf"].tolist() == [1, 1] and now["progress_buf"].tolist() == [0, 1]
     assert torch.equal(final["object_pos"][1], now["object_pos"][1])  # envs that go on are the same in both
+
+
+def test_hands_drifting_from_their_start_end_the_episode():
+    for name in ("ShadowHandCatchOver2Underarm", "ShadowHandCatchAbreast"):
+        task = TASK_CONFIGS[name]
+        state = _state((0, -0.4, 0.6), (0, -0.4, 0.55))
+        for hand, centre in zip(("right", "left"), task.drift_centres):
+            state[f"{hand}_{task.drift_key}"] = torch.tensor([centre])
+        assert not task.compute_reward(state)[2].item(), name
+        state[f"left_{task.drift_key}"] = torch.tensor([centre]) + torch.tensor([[0.0, 0.0, 0.11]])
+        assert task.compute_reward(state)[2].item(), name
+    assert TASK_CONFIGS["ShadowHandCatchOver2Underarm"].dist_reward_scale == 20.0  # the one task with α = 20
