@@ -55,10 +55,11 @@ MEANINGS = _meanings()
 
 def describe_state(state: dict[str, torch.Tensor], task: TaskConfig) -> str:
     """One line per state tensor: name, shape (N = number of envs), meaning."""
+    meanings = {**MEANINGS, **task.state_meanings()}
     lines = [f"Task {task.name}: {task.description}",
              "World frame: z up, metres; quaternions (x, y, z, w). Every tensor has the env index first (N envs)."]
     for name, value in state.items():
         per_env = not name.endswith("_limits")  # joint limits are the only tensors shared by all envs
         shape = ", ".join(["N", *map(str, value.shape[1:])] if per_env else list(map(str, value.shape)))
-        lines.append(f"{name} ({shape}): {MEANINGS.get(name, '')}")
+        lines.append(f"{name} ({shape}): {meanings.get(name, '')}")
     return "\n".join(lines)

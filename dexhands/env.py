@@ -43,10 +43,12 @@ class DexHandsEnv:
         self.generator = torch.Generator().manual_seed(seed)
         self.progress_buf = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self.successes = torch.zeros(num_envs, device=self.device)
+        # Further latched metrics of a task (e.g. Switch's original, unreachable criterion), same life as `successes`.
+        self.extra_successes = {name: torch.zeros(num_envs, device=self.device) for name in task.extra_success_names}
         self.actions = torch.zeros(num_envs, self.act_dim, device=self.device)
         n_obj = task.num_objects
-        self.goal_pos = torch.tensor(task.layout.goal_starts, dtype=torch.float32, device=self.device).expand(num_envs, n_obj, 3)
-        self.goal_pos = self.goal_pos.clone()
+        goal_starts = torch.tensor(task.layout.goal_starts, dtype=torch.float32, device=self.device).reshape(-1, 3)
+        self.goal_pos = goal_starts.expand(num_envs, n_obj, 3).clone()
         self.goal_rot = torch.zeros(num_envs, n_obj, 4, device=self.device)
         self.goal_rot[..., 3] = 1.0
         self._hands = list(self.scene.hands.values())
@@ -72,6 +74,8 @@ class DexHandsEnv:
             torch.set_num_threads(threads)
 
     def _step(self, actions: torch.Tensor):
+        if not self._state:
+            raise RuntimeError("call env.reset() before the first env.step()")
         actions = torch.as_tensor(actions, dtype=torch.float32, device=self.device)
         if actions.shape != (self.num_envs, self.act_dim):
             raise ValueError(f"{self.task.name} expects actions of shape ({self.num_envs}, {self.act_dim}), "
@@ -83,6 +87,8 @@ class DexHandsEnv:
         self._state = self._read_state()
         reward, success_now, terminate = self.task.compute_reward(self._state)
         self.successes = torch.where(success_now, torch.ones_like(self.successes), self.successes)
+        for name, now in self.task.extra_success(self._state).items():
+            self.extra_successes[name] = torch.where(now, torch.ones_like(self.successes), self.extra_successes[name])
         time_out = self.progress_buf >= self.episode_length
         done = terminate | time_out
         obs = self.reader.observe(self._state, self.actions)
@@ -94,6 +100,7 @@ class DexHandsEnv:
             # The named state the step reached, before any reset: what reward/progress code scores for s_{t+1}.
             "final_state": {**self._state, "progress_buf": self.progress_buf.clone(), "successes": self.successes.clone()},
             "episode_length": self.progress_buf.clone(),
+            **{name: flag.clone() for name, flag in self.extra_successes.items()},
         }
         if done.any():
             rows = done.nonzero().flatten()
@@ -178,10 +185,15 @@ class DexHandsEnv:
             rot = xyzw_to_wxyz(self._random_rotation(count))
             qpos[np.ix_(rows, qadr)] = torch.cat([pos, rot], -1).numpy()
             self.goal_rot[torch.as_tensor(rows), k] = goal_rot.to(self.device)
+        if len(self.scene.joint_qpos):
+            qpos[np.ix_(rows, self.scene.joint_qpos)] = np.asarray(self.task.object_dof_start)
+            qvel[np.ix_(rows, self.scene.joint_dof)] = np.asarray(self.task.object_dof_start_vel or 0.0)
         self.sim.state[rows, 0] = 0.0
         self.sim.qfrc[rows] = 0.0
         self.progress_buf[torch.as_tensor(rows)] = 0
         self.successes[torch.as_tensor(rows)] = 0.0
+        for flag in self.extra_successes.values():
+            flag[torch.as_tensor(rows)] = 0.0
         self.sim.forward(rows)
 
 

@@ -14,6 +14,7 @@ of mass in Isaac Gym).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mujoco
@@ -28,6 +29,7 @@ FINGERTIPS = ("ff", "mf", "rf", "lf", "th")
 LINK_DAMPING = 100.0  # PhysX linear/angular damping of every hand link in the free-base tasks (s⁻¹)
 EGG_HALF_SIZES = (0.03, 0.03, 0.04)
 EGG_DENSITY = 500.0
+BODY_SENSORS = ("framepos", "framequat", "framelinvel", "frameangvel")
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,13 @@ class SceneLayout:
     right: HandPose
     left: HandPose
     free_base: bool
-    object_starts: tuple[tuple[float, float, float], ...]
-    goal_starts: tuple[tuple[float, float, float], ...]
+    object_starts: tuple[tuple[float, float, float], ...]  # free eggs
+    goal_starts: tuple[tuple[float, float, float], ...]  # egg-shaped goal markers
+    props: tuple[Callable[[mujoco.MjSpec], None], ...] = ()  # builders of tables and articulated objects
+    tracked_bodies: tuple[str, ...] = ()  # bodies whose world pose and velocity the tasks read
+    tracked_joints: tuple[str, ...] = ()  # object joints (1-DoF) whose position the tasks read and reset
+    # Rendering camera "overview": position and x/y axes of the image (default: the throwing tasks' side view).
+    camera: tuple[tuple[float, float, float], tuple[float, ...]] = ((1.5, -0.55, 1.3), (0, 1, 0, -0.4, 0, 0.916))
 
 
 @dataclass
@@ -75,6 +82,9 @@ class Scene:
     goal_mocap: list[int]
     hand_mass: float
     hand_inertia: np.ndarray  # diagonal, mount frame, about the centre of mass
+    bodies: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # tracked body -> sensor kind -> adr
+    joint_qpos: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # tracked joints
+    joint_dof: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
 
 def _hand_mass_properties(spec: mujoco.MjSpec) -> tuple[float, np.ndarray, np.ndarray]:
@@ -152,6 +162,7 @@ def build_scene(layout: SceneLayout) -> Scene:
     scene = mujoco.MjSpec()
     scene.modelname = "dexhands"
     scene.option.timestep = PHYSICS_DT
+    scene.compiler.degree = False  # the task objects give joint ranges in radians (MjSpec's default is degrees)
     # Copy the hand's sizes so that attach does not report conflicts.
     scene.njmax, scene.nconmax = probe.njmax, probe.nconmax
     for attr in ("nuser_jnt", "nuser_site", "nuser_tendon", "nuser_sensor", "nuser_actuator"):
@@ -161,7 +172,7 @@ def build_scene(layout: SceneLayout) -> Scene:
     scene.visual.global_.offwidth, scene.visual.global_.offheight = 1280, 960
     scene.worldbody.add_light(pos=[0, -0.6, 2.5], dir=[0, 0, -1], diffuse=[0.8, 0.8, 0.8])
     scene.worldbody.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[2, 2, 0.05], rgba=[0.3, 0.35, 0.4, 1])
-    scene.worldbody.add_camera(name="overview", pos=[1.5, -0.55, 1.3], xyaxes=[0, 1, 0, -0.4, 0, 0.916])
+    scene.worldbody.add_camera(name="overview", pos=list(layout.camera[0]), xyaxes=list(layout.camera[1]))
 
     mount_quats = {}
     for hand_name in HANDS:
@@ -187,6 +198,14 @@ def build_scene(layout: SceneLayout) -> Scene:
         body.add_geom(type=mujoco.mjtGeom.mjGEOM_ELLIPSOID, size=list(EGG_HALF_SIZES), contype=0, conaffinity=0,
                       rgba=[0.98, 0.6, 0.6, 0.5])
 
+    for build in layout.props:
+        build(scene)
+    for name in layout.tracked_bodies:
+        # World pose and velocity of the body frame, read like the fingertips (lag one physics step).
+        for kind in BODY_SENSORS:
+            scene.add_sensor(name=f"body_{name}_{kind}", type=getattr(mujoco.mjtSensor, f"mjSENS_{kind.upper()}"),
+                             objtype=mujoco.mjtObj.mjOBJ_XBODY, objname=name)
+
     model = scene.compile()
     hands = {name: _index_hand(model, name, getattr(layout, name), mount_quats[name], layout.free_base, pivot)
              for name in HANDS}
@@ -203,7 +222,16 @@ def build_scene(layout: SceneLayout) -> Scene:
         goal_mocap=[int(model.body(f"goal{'' if i == 0 else i + 1}").mocapid[0]) for i in range(len(layout.goal_starts))],
         hand_mass=hand_mass,
         hand_inertia=hand_inertia,
+        bodies={name: {kind: _sensor_adr(model, f"body_{name}_{kind}") for kind in BODY_SENSORS}
+                for name in layout.tracked_bodies},
+        joint_qpos=np.array([model.joint(j).qposadr[0] for j in layout.tracked_joints], dtype=int),
+        joint_dof=np.array([model.joint(j).dofadr[0] for j in layout.tracked_joints], dtype=int),
     )
+
+
+def _sensor_adr(model: mujoco.MjModel, name: str) -> np.ndarray:
+    sensor = model.sensor(name)
+    return np.arange(sensor.adr[0], sensor.adr[0] + sensor.dim[0])
 
 
 def _index_hand(model: mujoco.MjModel, name: str, pose: HandPose, mount_quat: np.ndarray, free_base: bool,

@@ -10,16 +10,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dexhands.rotations import get_euler_xyz, quat_apply, quat_conjugate, quat_mul, wxyz_to_xyzw
+from dexhands.rotations import get_euler_xyz, quat_apply, quat_mul, wxyz_to_xyzw
 from dexhands.scene import FINGERTIPS, Scene
-from dexhands.tasks.base import TaskConfig
+from dexhands.tasks.base import OBJECT_SUFFIXES, VEL_OBS_SCALE, TaskConfig
 
-VEL_OBS_SCALE = 0.2
 FORCE_TORQUE_OBS_SCALE = 10.0
 # Bi-DexHands names of the right/left hand's joint state ("another" = the left hand).
 DOF_NAMES = {"right": "shadow_hand", "left": "shadow_hand_another"}
 FINGERTIP_NAMES = {"right": "fingertip", "left": "fingertip_another"}
-OBJECT_SUFFIXES = ("", "_another")
+__all__ = ["OBJECT_SUFFIXES", "StateReader"]
 
 
 def _cols(*arrays: np.ndarray) -> np.ndarray:
@@ -57,6 +56,9 @@ class StateReader:
             self.hands[name] = info
         self.object_qpos = scene.object_qpos
         self.object_dof = scene.object_dof
+        self.bodies = scene.bodies
+        self.joint_qpos = scene.joint_qpos
+        self.joint_dof = scene.joint_dof
 
     def read(self, qpos: np.ndarray, qvel: np.ndarray, sensordata: np.ndarray) -> dict[str, torch.Tensor]:
         qpos_t, qvel_t, sens_t = (_Columns(a, self.device) for a in (qpos, qvel, sensordata))
@@ -94,6 +96,11 @@ class StateReader:
             state[f"object{suffix}_linvel"] = qvel_t[:, dadr[0:3]]
             # MuJoCo's free joint angular velocity is in the body frame; Isaac Gym reports it in the world frame.
             state[f"object{suffix}_angvel"] = quat_apply(rot, qvel_t[:, dadr[3:6]])
+        if self.bodies or len(self.joint_qpos):
+            bodies = {name: {"pos": sens_t[:, adr["framepos"]], "rot": wxyz_to_xyzw(sens_t[:, adr["framequat"]]),
+                             "linvel": sens_t[:, adr["framelinvel"]], "angvel": sens_t[:, adr["frameangvel"]]}
+                      for name, adr in self.bodies.items()}
+            self.task.add_task_state(state, bodies, qpos_t[:, self.joint_qpos], qvel_t[:, self.joint_dof])
         return state
 
     def _base_pose(self, h: dict, qpos_t: _Columns, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,15 +133,12 @@ class StateReader:
             if self.task.free_base:
                 parts += [state[f"{name}_hand_base_pos"], torch.stack(get_euler_xyz(state[f"{name}_hand_base_rot"]), -1)]
             parts.append(actions[:, i * per_hand_actions:(i + 1) * per_hand_actions])
-        for suffix in OBJECT_SUFFIXES[: self.task.num_objects]:
-            parts += [
-                state[f"object{suffix}_pose"],
-                state[f"object{suffix}_linvel"],
-                VEL_OBS_SCALE * state[f"object{suffix}_angvel"],
-                state[f"goal{suffix}_pose"],
-                quat_mul(state[f"object{suffix}_rot"], quat_conjugate(state[f"goal{suffix}_rot"])),
-            ]
-        return torch.cat(parts, dim=-1)
+        parts += self.task.observation_block(state)
+        obs = torch.cat(parts, dim=-1)
+        missing = self.task.obs_dim - obs.shape[1]
+        if missing > 0:  # declared larger than filled in the original: the rest stays zero there too
+            obs = torch.nn.functional.pad(obs, (0, missing))
+        return obs
 
 
 class _Columns:

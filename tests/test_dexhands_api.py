@@ -12,6 +12,11 @@ EXPECTED = {  # task: (obs_dim, act_dim, episode_length), from the Bi-DexHands c
     "ShadowHandCatchOver2Underarm": (422, 52, 75),
     "ShadowHandCatchAbreast": (422, 52, 150),
     "ShadowHandTwoCatchUnderarm": (446, 52, 75),
+    "ShadowHandSwitch": (417, 52, 125),
+    "ShadowHandDoorOpenInward": (417, 52, 250),
+    "ShadowHandDoorOpenOutward": (417, 52, 250),
+    "ShadowHandDoorCloseInward": (417, 52, 250),
+    "ShadowHandDoorCloseOutward": (417, 52, 250),
 }
 
 
@@ -42,6 +47,8 @@ def test_clear_errors():
     with pytest.raises(NotImplementedError, match="(?i)warp"):
         dexhands.make("ShadowHandOver", 2, backend="warp")
     env = dexhands.make("ShadowHandOver", 2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(torch.zeros(2, 40))
     env.reset()
     with pytest.raises(ValueError, match=r"\(2, 40\)"):
         env.step(torch.zeros(2, 52))

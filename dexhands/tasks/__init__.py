@@ -1,8 +1,10 @@
 """Task registry: name -> TaskConfig."""
 
 from dexhands.tasks.base import TaskConfig
+from dexhands.tasks.doors import DOOR_TASKS
+from dexhands.tasks.switch import ARTICULATED_TASKS
 from dexhands.tasks.throwing import THROWING_TASKS
 
-TASK_CONFIGS: dict[str, TaskConfig] = {task.name: task for task in THROWING_TASKS}
+TASK_CONFIGS: dict[str, TaskConfig] = {task.name: task for task in (*THROWING_TASKS, *ARTICULATED_TASKS, *DOOR_TASKS)}
 
 __all__ = ["TASK_CONFIGS", "TaskConfig"]

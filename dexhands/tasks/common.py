@@ -1,0 +1,30 @@
+"""Helpers shared by the manipulation tasks: keypoints on links, fingertip distance sums, object state."""
+
+from __future__ import annotations
+
+import torch
+
+from dexhands.rotations import quat_apply
+from dexhands.scene import FINGERTIPS
+
+PI = 3.14159  # the original configs write π with 5 decimals
+
+
+def link_point(body: dict[str, torch.Tensor], offset: tuple[float, float, float]) -> torch.Tensor:
+    """World position of a point given in a link's frame (Bi-DexHands: pos + quat_apply(rot, offset))."""
+    local = torch.tensor(offset, dtype=body["pos"].dtype, device=body["pos"].device).expand_as(body["pos"])
+    return body["pos"] + quat_apply(body["rot"], local)
+
+
+def fingertip_distance_sum(state: dict[str, torch.Tensor], hand: str, point: torch.Tensor) -> torch.Tensor:
+    """Σ over the five fingertip points of `hand` ("right"/"left") of their distance to `point`."""
+    return sum(torch.norm(point - state[f"{hand}_hand_{tip}_pos"], dim=-1) for tip in FINGERTIPS)
+
+
+def set_object_state(state: dict[str, torch.Tensor], body: dict[str, torch.Tensor], suffix: str = "") -> None:
+    """`object{suffix}_pos/_rot/_pose/_linvel/_angvel` from a tracked body (the actor root in Bi-DexHands)."""
+    state[f"object{suffix}_pos"] = body["pos"]
+    state[f"object{suffix}_rot"] = body["rot"]
+    state[f"object{suffix}_pose"] = torch.cat([body["pos"], body["rot"]], -1)
+    state[f"object{suffix}_linvel"] = body["linvel"]
+    state[f"object{suffix}_angvel"] = body["angvel"]

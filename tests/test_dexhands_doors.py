@@ -1,0 +1,83 @@
+"""The four door tasks: door geometry, rewards and resets on constructed states, the reset quirk, scripted pushes."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import dexhands
+from dexhands.tasks import TASK_CONFIGS
+
+DOORS = ["ShadowHandDoorOpenInward", "ShadowHandDoorOpenOutward", "ShadowHandDoorCloseInward",
+         "ShadowHandDoorCloseOutward"]
+
+
+def _handle_gap(env, angle: float) -> float:
+    env.sim.qpos[:, env.scene.joint_qpos] = angle
+    env.sim.forward(np.arange(env.num_envs))
+    state = env._read_state()
+    return (state["door_right_handle_pos"][0, 1] - state["door_left_handle_pos"][0, 1]).abs().item()
+
+
+@pytest.mark.parametrize("task", DOORS)
+def test_start_state_handle_gap_and_layout(task):
+    env = dexhands.make(task, 1, num_threads=1)
+    obs = env.reset()
+    close = "Close" in task
+    assert obs.shape == (1, 417) and env.act_dim == 52 and env.episode_length == 250
+    state = env.state
+    np.testing.assert_allclose(state["object_dof_pos"].numpy(), [[1.57 if close else 0.0] * 2], atol=1e-6)
+    # Reproduced quirk: the close tasks also start the hinges at 1.57 rad/s (into the open stop).
+    expected_vel = 1.57 if close else 0.0
+    np.testing.assert_allclose(env.sim.qvel[0, env.scene.joint_dof], [expected_vel] * 2)
+    np.testing.assert_allclose(obs[0, 411:414].numpy(), state["door_left_handle_pos"][0].numpy())
+    np.testing.assert_allclose(obs[0, 414:417].numpy(), state["door_right_handle_pos"][0].numpy())
+    assert not env.task.compute_reward(state)[2].item()  # the start is not a reset state
+    assert math.isclose(_handle_gap(env, 0.0), 0.067, abs_tol=1e-3)  # reference: 0.067 closed
+    assert math.isclose(_handle_gap(env, 1.5708), 0.767, abs_tol=2e-3)  # fully open (see doors.py)
+
+
+def _state(right_handle, left_handle, right_tip, left_tip):
+    state = {"door_right_handle_pos": torch.tensor([right_handle]), "door_left_handle_pos": torch.tensor([left_handle])}
+    for finger in ("ff", "mf", "rf", "lf", "th"):
+        state[f"right_hand_{finger}_pos"] = torch.tensor([right_tip])
+        state[f"left_hand_{finger}_pos"] = torch.tensor([left_tip])
+    return state
+
+
+def test_rewards_success_and_resets_on_constructed_states():
+    near = _state((0.0, 0.3, 0.7), (0.0, -0.3, 0.7), (0.0, 0.3, 0.78), (0.0, -0.3, 0.75))  # fingersums 0.4 / 0.25
+    far = _state((0.0, 0.3, 0.7), (0.0, -0.3, 0.7), (0.0, 0.3, 1.0), (0.0, -0.3, 0.75))  # right fingersum 1.5
+    open_task, close_in, close_out = (TASK_CONFIGS[f"ShadowHandDoor{n}"] for n in ("OpenInward", "CloseInward",
+                                                                                     "CloseOutward"))
+    reward, success, terminate = open_task.compute_reward(near)
+    assert math.isclose(reward.item(), 2 - 0.4 - 0.25 + 2 * 0.6, rel_tol=1e-5) and success.item()
+    assert not terminate.item()
+    reward, success, terminate = close_in.compute_reward(near)
+    assert math.isclose(reward.item(), 2 - 0.65 + (1 - 2 * 0.6), rel_tol=1e-5) and not success.item()
+    assert math.isclose(close_out.compute_reward(near)[0].item(), 6 - 0.65 + (1 - 1.2), rel_tol=1e-5)
+    reward, _, terminate = open_task.compute_reward(far)
+    assert math.isclose(reward.item(), 2 - 1.5 - 0.25, rel_tol=1e-5)  # no opening term: a hand is not near
+    assert terminate.item() and close_in.compute_reward(far)[2].item()
+    assert not close_out.compute_reward(far)[2].item()  # DoorCloseOutward resets at fingersum ≥ 3
+    shut = _state((0.0, 0.03, 0.7), (0.0, -0.03, 0.7), (0.0, 0.03, 0.78), (0.0, -0.03, 0.75))
+    assert close_in.compute_reward(shut)[1].item() and not open_task.compute_reward(shut)[1].item()
+
+
+@pytest.mark.parametrize("task", ["ShadowHandDoorOpenOutward", "ShadowHandDoorCloseInward"])
+def test_scripted_push_reaches_success(task):
+    """The two tasks where the leaves move away from the hands: push each palm through its leaf near the handle."""
+    env = dexhands.make(task, 2, num_threads=1)
+    env.reset()
+    reached = torch.zeros(2, dtype=torch.bool)
+    for _ in range(120):
+        state = env.state
+        actions = torch.zeros(2, 52)
+        for i, (side, sign) in enumerate((("right", 1.0), ("left", -1.0))):
+            target = state[f"door_{side}_handle_pos"] + torch.tensor([-0.15, 0.08 * sign, 0.0])
+            actions[:, 26 * i:26 * i + 3] = (10 * (target - state[f"{side}_hand_pos"])).clamp(-1, 1)
+        _, _, terminated, _, info = env.step(actions)
+        assert not terminated.any()
+        reached |= info["success"].bool()
+    assert reached.all()
