@@ -56,7 +56,7 @@ class Args:
     """path of a checkpoint to resume from (its run folder is reused)"""
 
     # Algorithm specific arguments
-    task: str = "ShadowHandOver"
+    task: str = "ShadowHandSwitch"
     """the dexhands task id (see `dexhands.TASKS`)"""
     reward: Literal["progresscounts", "sparse", "dense", "progress-as-reward", "simhash-counts"] = "progresscounts"
     """training reward: the method, or a baseline/ablation of the paper"""
@@ -415,13 +415,14 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     logprobs_buf, rewards_buf, dones_buf, values_buf = (torch.zeros((args.num_steps, args.num_envs), device=device) for _ in range(4))
     means_buf = torch.zeros_like(actions_buf)
 
-    global_step, start_iteration, best_success = 0, 1, 0.0
+    global_step, start_iteration, best_success, best_original = 0, 1, 0.0, 0.0
     checkpoint_path = run_dir / "checkpoint.pt"
     if args.resume:
         ckpt = torch.load(args.resume, map_location=device, weights_only=False)
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        lr, global_step, start_iteration, best_success = ckpt["lr"], ckpt["global_step"], ckpt["iteration"] + 1, ckpt["best_success"]
+        lr, global_step, start_iteration = ckpt["lr"], ckpt["global_step"], ckpt["iteration"] + 1
+        best_success, best_original = ckpt["best_success"], ckpt["best_original"]
         if counts is not None:
             counts.counts.copy_(ckpt["counts"])
         torch.set_rng_state(ckpt["torch_rng"])
@@ -440,6 +441,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
 
     for iteration in bar:
         finished_success, finished_return, finished_human, finished_length, bonus_sum = [], [], [], [], 0.0
+        finished_original = []  # tasks whose original success formula differs from `success` (Switch) log it too
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs_buf[step], dones_buf[step] = next_obs, next_done
@@ -488,6 +490,8 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             # Every finished episode is recorded, however many finish on the same step (CleanRL #508).
             if done.any():
                 finished_success.append(success[done])
+                if "success_original" in info:
+                    finished_original.append(info["success_original"][done].float())
                 finished_return.append(ep_return[done])
                 finished_human.append(ep_human_return[done])
                 finished_length.append(ep_length[done])
@@ -563,13 +567,17 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             writer.add_scalar("charts/episodic_human_return", mean_human, global_step)
             writer.add_scalar("charts/episodic_length", torch.cat(finished_length).mean().item(), global_step)
             writer.add_scalar("charts/episodes", sum(len(s) for s in finished_success), global_step)
+            if finished_original:
+                best_original = max(best_original, torch.cat(finished_original).mean().item())
+                writer.add_scalar("charts/success_rate_original", torch.cat(finished_original).mean().item(), global_step)
+                writer.add_scalar("charts/max_success_rate_original", best_original, global_step)
             history.append({"step": global_step, "success_rate": success_rate, "episodic_return": mean_return,
                             "episodic_human_return": mean_human})
             bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}", sps=sps)
 
         if args.save_model and (iteration % args.checkpoint_every == 0 or iteration == args.num_iterations):
             state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
-                     "iteration": iteration, "best_success": best_success, "args": asdict(args),
+                     "iteration": iteration, "best_success": best_success, "best_original": best_original, "args": asdict(args),
                      "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state()}
             tmp = checkpoint_path.with_suffix(".tmp")
             torch.save(state, tmp)
@@ -579,7 +587,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     elapsed = time.time() - start_time
     summary = {
         "task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": args.progress_sample,
-        "global_step": global_step, "max_success_rate": best_success,
+        "global_step": global_step, "max_success_rate": best_success, "max_success_rate_original": best_original,
         "final_success_rate": history[-1]["success_rate"] if history else None,
         "final_episodic_human_return": history[-1]["episodic_human_return"] if history else None,
         "distinct_bins": counts.distinct if counts is not None else None,

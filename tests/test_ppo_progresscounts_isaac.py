@@ -168,3 +168,15 @@ def test_cli_rejects_an_unknown_task(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--task", "ShadowHandNope"], cwd=tmp_path, capture_output=True,
                             text=True)
     assert result.returncode != 0 and "unknown task" in result.stderr
+
+
+def test_finished_episodes_log_success_and_switch_logs_its_original_formula(tmp_path):
+    # 4 envs x 128 steps: every env finishes its 125-step episode once.
+    args = tiny_args(task="ShadowHandSwitch", reward="sparse", total_timesteps=512)
+    summary = pc.train(args, tmp_path)
+    scalars = read_scalars(tmp_path)
+    for tag in ("charts/success_rate", "charts/max_success_rate", "charts/episodic_return", "charts/episodic_human_return",
+                "charts/success_rate_original", "charts/max_success_rate_original"):
+        assert tag in scalars and all(0.0 <= v <= 1.0 or not tag.startswith("charts/success") for v in scalars[tag]), tag
+    assert scalars["charts/episodes"] == [4.0]
+    assert summary["final_success_rate"] is not None

@@ -1,0 +1,7 @@
+def compute_progress(state):
+    # Open the right leaf, then the left leaf: each sub-task is its hand's reach minus how far its handle moved out.
+    right = closest_fingertip_distance(state["fingertip_pos"], state["door_right_handle_pos"]) - \
+        state["door_right_handle_pos"][:, 1].abs()
+    left = closest_fingertip_distance(state["fingertip_another_pos"], state["door_left_handle_pos"]) - \
+        state["door_left_handle_pos"][:, 1].abs()
+    return [right, left], [-1, -1]
