@@ -1,0 +1,236 @@
+"""Tests of algos/ippo_lare_mpe.py: the K-nearest observations, the mpe2 wrapper (PettingZoo's parallel API test), the
+VMAS rewards against the library's own, the scripted prey, the decomposition loss, LaRe's self-verification, the shipped
+LLM answers, a smoke run of every backend x scenario x reward model (in-process, tiny budgets, real updates) and resume."""
+
+import importlib.util
+import itertools
+import json
+import math
+import runpy
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "algos" / "ippo_lare_mpe.py"
+SCENARIOS = ["spread_n6", "spread_n15", "spread_n30", "tag_n6", "tag_n15", "tag_n30"]
+BACKENDS = ["mpe2", "vmas"]
+MODELS = ["lare", "rd", "none", "dense"]
+# 5-step episodes, 2 envs, 2 PPO updates and one evaluation: seconds even with 30 agents
+TINY = ["--num-envs", "2", "--episode-length", "5", "--total-timesteps", "20", "--update-epochs", "2",
+        "--num-minibatches", "2", "--eval-frequency", "2", "--eval-episodes", "2", "--reward-frequency", "1",
+        "--reward-gradient-steps", "2", "--reward-batch-episodes", "4"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def mpe():
+    spec = importlib.util.spec_from_file_location("ippo_lare_mpe", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(monkeypatch, tmp_path, *argv):
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--runs-dir", str(tmp_path), *argv])
+    runpy.run_path(str(SCRIPT), run_name="__main__")
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    return run_dir
+
+
+def scalars(run_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+# Observations and environments
+def test_knearest_observation_hand_built(mpe):
+    scn = dict(kind="tag", n_agents=2, n_landmarks=2, n_prey=1)
+    pos = torch.tensor([[[0.0, 0.0], [1.0, 0.0]]])
+    vel = torch.tensor([[[0.1, 0.2], [0.3, 0.4]]])
+    landmarks = torch.tensor([[[0.0, 2.0], [0.5, 0.0]]])
+    prey_pos, prey_vel = torch.tensor([[[0.0, -1.0]]]), torch.tensor([[[1.0, -1.0]]])
+    obs = mpe.build_observation(scn, pos, vel, landmarks, prey_pos, prey_vel)
+    # agent 0: vel, pos, landmarks nearest first (0.5,0) then (0,2), other predator (1,0), prey (0,-1), prey velocity
+    expected0 = [0.1, 0.2, 0, 0, 0.5, 0, 0, 2, 1, 0, 0, -1, 1, -1]
+    np.testing.assert_allclose(obs[0, 0].numpy(), expected0)
+    np.testing.assert_allclose(obs[0, 1].numpy(), [0.3, 0.4, 1, 0, -0.5, 0, -1, 2, -1, 0, -1, -1, 1, -1])
+    assert obs.shape[-1] == sum(size for _, size, _ in mpe.observation_layout(scn))
+
+
+@pytest.mark.parametrize("scenario", ["spread_n6", "tag_n6", "tag_n30"])
+def test_mpe2_wrapper_passes_parallel_api_test(mpe, scenario):
+    from pettingzoo.test import parallel_api_test
+
+    env = mpe.make_knearest_mpe(mpe.SCENARIOS[scenario])
+    parallel_api_test(env, num_cycles=30)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_backends_share_the_observation_layout(mpe, scenario):
+    scn = mpe.SCENARIOS[scenario]
+    dim = sum(size for _, size, _ in mpe.observation_layout(scn))
+    for backend, n_actions in (("mpe2", 5), ("vmas", 9)):
+        envs = mpe.make_envs(backend, scn, 2, 0, torch.device("cpu"))
+        obs = envs.reset()
+        assert obs.shape == (2, scn["n_agents"], dim) and envs.n_actions == n_actions
+        next_obs, rew = envs.step(torch.zeros(2, scn["n_agents"], dtype=torch.long))
+        assert next_obs.shape == obs.shape and rew.shape == (2, scn["n_agents"]) and torch.isfinite(rew).all()
+        # own position at 2:4 and the nearest-landmark slot is the closest one
+        rel = obs[..., 4:6].norm(dim=-1)
+        assert (rel <= obs[..., 6:8].norm(dim=-1) + 1e-6).all()
+
+
+@pytest.mark.parametrize("scenario", ["spread_n6", "tag_n6"])
+def test_vmas_vectorised_rewards_equal_the_library_rewards(mpe, scenario):
+    scn = mpe.SCENARIOS[scenario]
+    envs = mpe.make_envs("vmas", scn, 16, 0, torch.device("cpu"))
+    envs.reset()
+    library = type(envs.env.scenario).__mro__[1]  # VMAS's own Scenario class
+    for _ in range(10):
+        envs.step(torch.randint(0, 9, (16, scn["n_agents"])))
+        for agent in envs.env.world.agents:
+            ours = envs.env.scenario.reward(agent)
+            theirs = library.reward(envs.env.scenario, agent)
+            torch.testing.assert_close(ours, theirs.float())
+
+
+def test_scripted_prey_flees_and_stays_inside(mpe):
+    dirs = torch.tensor(mpe.MPE2_DIRECTIONS, dtype=torch.float32)
+    prey = torch.tensor([[[0.0, 0.0], [0.95, 0.0]]])
+    pred = torch.tensor([[[-0.3, 0.0]]])
+    actions = mpe.scripted_prey_actions(prey, pred, dirs)[0].tolist()
+    assert actions[0] == 2  # predator on the left: move right (+x)
+    assert actions[1] == 1  # already at the border: pushed back left (-x)
+
+
+# Return decomposition
+def test_decomposition_loss_hand_computed(mpe):
+    # 2 episodes, 2 steps, 2 agents. Sums: 1+2+3+4 = 10 vs R=12 -> 4; 0.5 * 4 = 2 vs R=1 -> 1; mean = 2.5
+    pred = torch.tensor([[[1.0, 2.0], [3.0, 4.0]], [[0.5, 0.5], [0.5, 0.5]]])
+    loss = mpe.decomposition_loss(pred, torch.tensor([12.0, 1.0]))
+    assert loss.item() == pytest.approx(2.5)
+
+
+def test_decoder_learns_per_agent_credit(mpe):
+    # The team return is the sum of a hidden per-agent reward r = 2 x0 - x1; the decoder only sees the sum.
+    torch.manual_seed(0)
+    x = torch.randn(512, 5, 3, 2)
+    returns = (2 * x[..., 0] - x[..., 1]).sum(dim=(1, 2))
+    decoder = mpe.RewardDecoder(2, 64, 5)
+    opt = torch.optim.Adam(decoder.parameters(), lr=5e-3)
+    for _ in range(400):
+        idx = torch.randint(0, 512, (128,))
+        loss = mpe.decomposition_loss(decoder(x[idx]), returns[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    test = torch.randn(200, 2)
+    corr = np.corrcoef(decoder(test).detach().numpy(), (2 * test[:, 0] - test[:, 1]).numpy())[0, 1]
+    assert corr > 0.95
+
+
+def test_episode_buffer_ring(mpe):
+    buf = mpe.EpisodeBuffer(3, 2, 2, 1, torch.device("cpu"))
+    for r in range(5):
+        buf.add(torch.full((1, 2, 2, 1), float(r)), torch.tensor([float(r)]))
+    assert buf.size == 3 and sorted(buf.returns.tolist()) == [2.0, 3.0, 4.0]
+    x, ret = buf.sample(10)
+    assert (x[:, 0, 0, 0] == ret).all()
+
+
+# LLM stage
+def answer(function):
+    return json.dumps({"understanding": "u", "analysis": "a", "function": function})
+
+
+FUNC_OK = "import numpy as np\n\ndef evaluation_func(observation):\n    return [observation[:, 0:1], observation[:, 2:3] ** 2]\n"
+FUNC_BAD_SHAPE = "import numpy as np\n\ndef evaluation_func(observation):\n    return [observation[:, 0]]\n"
+
+
+def test_self_verification_feeds_errors_back(mpe, tmp_path, monkeypatch):
+    from llmcode import client as client_module
+    from llmcode.cache import AnswerCache, reference_provenance
+
+    cache = AnswerCache(tmp_path / "spread_n6")
+    prov = reference_provenance("test")
+    cache.add("x", 0, answer(FUNC_OK), prov, position="candidates")
+    cache.add("x", 1, "not json at all", prov, position="candidates")
+    cache.add("x", 0, answer(FUNC_BAD_SHAPE), prov, position="merge")
+    cache.add("x", 0, "{broken json", prov, position="fix1")
+    cache.add("x", 0, answer(FUNC_OK), prov, position="fix2")
+    asked = []
+
+    class Spy(client_module.LLMClient):
+        def ask(self, messages, n=1, position=None, temperature=None):
+            asked.append((position, n, temperature, messages))
+            return super().ask(messages, n=n, position=position, temperature=temperature)
+
+    monkeypatch.setattr(client_module, "LLMClient", Spy)
+    args = mpe.Args(scenario="spread_n6", llm_samples=2, llm_outputs=str(tmp_path))
+    obs = mpe.make_envs("mpe2", mpe.SCENARIOS["spread_n6"], 1, 0, torch.device("cpu")).reset()[0].numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source, factor_num, info = mpe.design_latent_reward(args, mpe.SCENARIOS["spread_n6"], obs, lambda msg: None)
+    assert factor_num == 2 and info["retries"] == 2 and source == FUNC_OK
+    assert [(p, n, t) for p, n, t, _ in asked] == [("candidates", 2, 1.0), ("merge", 1, 0.3), ("fix1", 1, 0.3), ("fix2", 1, 0.3)]
+    assert "observation[:, 2:3]" in asked[1][3][-1]["content"] and "not json at all" in asked[1][3][-1]["content"]
+    fix1 = asked[2][3]  # the real reset observations of all 6 agents: batch 6
+    assert fix1[-2]["role"] == "assistant" and "(6, 1)" in fix1[-1]["content"] and "shape (6,)" in fix1[-1]["content"]
+
+
+@pytest.mark.parametrize("scenario,backend", list(itertools.product(SCENARIOS, BACKENDS)))
+def test_shipped_answers_are_reference_and_verify(mpe, scenario, backend):
+    folder = ROOT / "llm_outputs" / "lare" / "mpe" / scenario
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {e["provenance"]["source"] for e in manifest["entries"]} == {"reference"}
+    scn = mpe.SCENARIOS[scenario]
+    obs = mpe.make_envs(backend, scn, 3, 0, torch.device("cpu")).reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shipped prompts match the script's prompts exactly
+        source, factor_num, info = mpe.design_latent_reward(mpe.Args(scenario=scenario), scn, obs[0].numpy(), lambda m: None)
+    assert info == {"retries": 0, "candidates": 5} and factor_num == 8
+    z = mpe.make_encoder(source)(obs)
+    assert z.shape == (3, scn["n_agents"], 8) and torch.isfinite(z).all()
+
+
+# Smoke runs: every backend x scenario x reward model, real updates, in-process
+@pytest.mark.parametrize("backend,scenario,model", list(itertools.product(BACKENDS, SCENARIOS, MODELS)))
+def test_smoke(backend, scenario, model, tmp_path, monkeypatch):
+    run_dir = run_script(monkeypatch, tmp_path, "--backend", backend, "--scenario", scenario, "--reward-model", model, *TINY)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["reward_model"] == model and summary["steps"] == 20 and summary["updates"] == 2
+    assert [s for s, _ in summary["evals"]] == [20] and math.isfinite(summary["final_eval_return"])
+    logged = scalars(run_dir)
+    for tag in ["charts/episodic_return", "losses/value_loss", "losses/policy_loss", "eval/episodic_return", "charts/SPS"]:
+        assert logged[tag] and all(math.isfinite(v) for v in logged[tag]), tag
+    if model in ("lare", "rd"):
+        assert len(logged["losses/reward_loss"]) == 2 and all(math.isfinite(v) for v in logged["losses/reward_loss"])
+    if model == "lare":
+        assert logged["llm/factor_num"] == [8] and (run_dir / "evaluation_func.py").exists()
+
+
+def test_save_and_resume(tmp_path, monkeypatch):
+    first = run_script(monkeypatch, tmp_path / "a", "--backend", "vmas", "--scenario", "tag_n6", "--save-model", *TINY)
+    ckpt = torch.load(first / "ippo_lare_mpe.cleanrl_model", weights_only=False)
+    assert ckpt["update"] == 2 and len(ckpt["buffer"]["returns"]) == 4 and ckpt["llm_factor_num"] == 8
+    more = [a if a != "20" else "40" for a in TINY]
+    second = run_script(monkeypatch, tmp_path / "b", "--backend", "vmas", "--scenario", "tag_n6",
+                        "--resume", str(first / "ippo_lare_mpe.cleanrl_model"), *more)
+    summary = json.loads((second / "summary.json").read_text())
+    assert [s for s, _ in summary["evals"]] == [20, 40] and len(summary["train_returns"]) == 4
