@@ -26,7 +26,7 @@ class DexHandsEnv:
     `step(actions)` returns `(obs, reward, terminated, truncated, info)`; envs that finish are reset in the same
     call, `info["final_obs"]` holds their last observation (rows of the other envs hold the current one),
     `info["final_state"]` the named state before the reset, and `info["success"]` the episode's sticky success
-    flag before the reset.
+    flag before the reset (PushBlock: its latched 0/0.5/1 grade; ReOrientation: its running count of goals reached).
     """
 
     def __init__(self, task: TaskConfig, num_envs: int, device: str | torch.device = "cpu", seed: int = 0,
@@ -86,7 +86,12 @@ class DexHandsEnv:
         self.progress_buf += 1
         self._state = self._read_state()
         reward, success_now, terminate = self.task.compute_reward(self._state)
-        self.successes = torch.where(success_now, torch.ones_like(self.successes), self.successes)
+        if self.task.success_mode == "count":
+            self.successes = self.successes + success_now.float()
+        else:  # latched: the episode's best value (a 0/1 flag, or a graded 0/0.5/1)
+            self.successes = torch.maximum(self.successes, success_now.float())
+        if self.task.new_goal_on_success and success_now.any():
+            self._new_goal_rotation(success_now.bool().nonzero().flatten())
         for name, now in self.task.extra_success(self._state).items():
             self.extra_successes[name] = torch.where(now, torch.ones_like(self.successes), self.extra_successes[name])
         time_out = self.progress_buf >= self.episode_length
@@ -157,6 +162,13 @@ class DexHandsEnv:
             state[f"{name}_dof_upper_limits"] = torch.as_tensor(high, dtype=torch.float32, device=self.device)
         return state
 
+    def _new_goal_rotation(self, rows: torch.Tensor) -> None:
+        """Reached goals get a new random rotation (shared by all objects, as at reset), visible in this step's obs."""
+        self.goal_rot[rows] = self._random_rotation(len(rows)).to(self.device).unsqueeze(1)
+        for k, suffix in enumerate(OBJECT_SUFFIXES[: self.task.num_objects]):
+            self._state[f"goal{suffix}_rot"] = self.goal_rot[:, k]
+            self._state[f"goal{suffix}_pose"] = torch.cat([self.goal_pos[:, k], self.goal_rot[:, k]], -1)
+
     def _uniform(self, *shape: int, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
         return low + (high - low) * torch.rand(*shape, generator=self.generator)
 
@@ -179,10 +191,11 @@ class DexHandsEnv:
             u = self._uniform(count, 24, low=0.0, high=1.0).numpy()
             span = hand.joint_low - default + u * (hand.joint_high - hand.joint_low)
             qpos[np.ix_(rows, hand.qpos)] = default + self.task.reset_dof_pos_noise * span
-        goal_rot = self._random_rotation(count)
+        identity = torch.tensor([0.0, 0.0, 0.0, 1.0]).expand(count, 4)
+        goal_rot = self._random_rotation(count) if self.task.random_goal_rotation else identity
         for k, (start, qadr) in enumerate(zip(self.task.layout.object_starts, self.scene.object_qpos)):
             pos = torch.tensor(start) + self.task.reset_position_noise * self._uniform(count, 3)
-            rot = xyzw_to_wxyz(self._random_rotation(count))
+            rot = xyzw_to_wxyz(self._random_rotation(count) if self.task.random_object_rotation else identity)
             qpos[np.ix_(rows, qadr)] = torch.cat([pos, rot], -1).numpy()
             self.goal_rot[torch.as_tensor(rows), k] = goal_rot.to(self.device)
         if len(self.scene.joint_qpos):

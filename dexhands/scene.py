@@ -29,6 +29,7 @@ FINGERTIPS = ("ff", "mf", "rf", "lf", "th")
 LINK_DAMPING = 100.0  # PhysX linear/angular damping of every hand link in the free-base tasks (s⁻¹)
 EGG_HALF_SIZES = (0.03, 0.03, 0.04)
 EGG_DENSITY = 500.0
+CUBE_HALF_SIZE = 0.025  # the 5 cm cubes of PushBlock, BlockStack and ReOrientation
 BODY_SENSORS = ("framepos", "framequat", "framelinvel", "frameangvel")
 
 
@@ -50,6 +51,9 @@ class SceneLayout:
     props: tuple[Callable[[mujoco.MjSpec], None], ...] = ()  # builders of tables and articulated objects
     tracked_bodies: tuple[str, ...] = ()  # bodies whose world pose and velocity the tasks read
     tracked_joints: tuple[str, ...] = ()  # object joints (1-DoF) whose position the tasks read and reset
+    # Shape of the free objects and their goal markers: "egg" (ellipsoid) or "cube" (5 cm box), and density.
+    object_shape: str = "egg"
+    object_density: float = EGG_DENSITY
     # Rendering camera "overview": position and x/y axes of the image (default: the throwing tasks' side view).
     camera: tuple[tuple[float, float, float], tuple[float, ...]] = ((1.5, -0.55, 1.3), (0, 1, 0, -0.4, 0, 0.916))
 
@@ -186,17 +190,19 @@ def build_scene(layout: SceneLayout) -> Scene:
         frame = scene.worldbody.add_frame(pos=list(pose.pos), quat=list(actor_quat))
         scene.attach(hand, prefix=f"{hand_name}/", frame=frame)
 
+    if layout.object_shape == "cube":
+        shape = {"type": mujoco.mjtGeom.mjGEOM_BOX, "size": [CUBE_HALF_SIZE] * 3}
+    else:
+        shape = {"type": mujoco.mjtGeom.mjGEOM_ELLIPSOID, "size": list(EGG_HALF_SIZES)}
     for i, start in enumerate(layout.object_starts):
         suffix = "" if i == 0 else str(i + 1)
         body = scene.worldbody.add_body(name=f"object{suffix}", pos=list(start))
         body.add_freejoint(name=f"object{suffix}")
-        body.add_geom(type=mujoco.mjtGeom.mjGEOM_ELLIPSOID, size=list(EGG_HALF_SIZES), density=EGG_DENSITY,
-                      rgba=[0.6, 0.72, 0.98, 1])
+        body.add_geom(**shape, density=layout.object_density, rgba=[0.6, 0.72, 0.98, 1])
     for i, start in enumerate(layout.goal_starts):
         suffix = "" if i == 0 else str(i + 1)
         body = scene.worldbody.add_body(name=f"goal{suffix}", pos=list(start), mocap=True)
-        body.add_geom(type=mujoco.mjtGeom.mjGEOM_ELLIPSOID, size=list(EGG_HALF_SIZES), contype=0, conaffinity=0,
-                      rgba=[0.98, 0.6, 0.6, 0.5])
+        body.add_geom(**shape, contype=0, conaffinity=0, rgba=[0.98, 0.6, 0.6, 0.5])
 
     for build in layout.props:
         build(scene)

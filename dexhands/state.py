@@ -96,11 +96,10 @@ class StateReader:
             state[f"object{suffix}_linvel"] = qvel_t[:, dadr[0:3]]
             # MuJoCo's free joint angular velocity is in the body frame; Isaac Gym reports it in the world frame.
             state[f"object{suffix}_angvel"] = quat_apply(rot, qvel_t[:, dadr[3:6]])
-        if self.bodies or len(self.joint_qpos):
-            bodies = {name: {"pos": sens_t[:, adr["framepos"]], "rot": wxyz_to_xyzw(sens_t[:, adr["framequat"]]),
-                             "linvel": sens_t[:, adr["framelinvel"]], "angvel": sens_t[:, adr["frameangvel"]]}
-                      for name, adr in self.bodies.items()}
-            self.task.add_task_state(state, bodies, qpos_t[:, self.joint_qpos], qvel_t[:, self.joint_dof])
+        bodies = {name: {"pos": sens_t[:, adr["framepos"]], "rot": wxyz_to_xyzw(sens_t[:, adr["framequat"]]),
+                         "linvel": sens_t[:, adr["framelinvel"]], "angvel": sens_t[:, adr["frameangvel"]]}
+                  for name, adr in self.bodies.items()}
+        self.task.add_task_state(state, bodies, qpos_t[:, self.joint_qpos], qvel_t[:, self.joint_dof])
         return state
 
     def _base_pose(self, h: dict, qpos_t: _Columns, n: int) -> tuple[torch.Tensor, torch.Tensor]:

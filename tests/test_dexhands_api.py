@@ -17,6 +17,9 @@ EXPECTED = {  # task: (obs_dim, act_dim, episode_length), from the Bi-DexHands c
     "ShadowHandDoorOpenOutward": (417, 52, 250),
     "ShadowHandDoorCloseInward": (417, 52, 250),
     "ShadowHandDoorCloseOutward": (417, 52, 250),
+    "ShadowHandPushBlock": (428, 52, 125),
+    "ShadowHandBlockStack": (428, 52, 250),
+    "ShadowHandReOrientation": (422, 40, 600),
 }
 
 

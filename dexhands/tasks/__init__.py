@@ -1,10 +1,12 @@
 """Task registry: name -> TaskConfig."""
 
 from dexhands.tasks.base import TaskConfig
+from dexhands.tasks.blocks import BLOCK_TASKS
 from dexhands.tasks.doors import DOOR_TASKS
+from dexhands.tasks.reorientation import RE_ORIENTATION
 from dexhands.tasks.switch import ARTICULATED_TASKS
 from dexhands.tasks.throwing import THROWING_TASKS
 
-TASK_CONFIGS: dict[str, TaskConfig] = {task.name: task for task in (*THROWING_TASKS, *ARTICULATED_TASKS, *DOOR_TASKS)}
+TASK_CONFIGS: dict[str, TaskConfig] = {task.name: task for task in (*THROWING_TASKS, *ARTICULATED_TASKS, *DOOR_TASKS, *BLOCK_TASKS, RE_ORIENTATION)}
 
 __all__ = ["TASK_CONFIGS", "TaskConfig"]

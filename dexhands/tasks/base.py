@@ -30,6 +30,12 @@ class TaskConfig:
     object_dof_start: tuple[float, ...] = ()  # reset position of each tracked object joint
     object_dof_start_vel: tuple[float, ...] = ()  # reset velocity (zero unless the original sets one)
     extra_success_names: tuple[str, ...] = ()  # keys of `extra_success`, latched and reported in `info`
+    random_object_rotation: bool = True  # eggs start in a random orientation; blocks on a table do not
+    random_goal_rotation: bool = True
+    # `successes` bookkeeping: "latch" keeps the episode's maximum of the success value (a 0/1 flag, or PushBlock's
+    # 0/0.5/1 grade); "count" adds it up (ReOrientation's running count of goals reached).
+    success_mode: str = "latch"
+    new_goal_on_success: bool = False  # ReOrientation: a reached goal gets a new random rotation at once
 
     @property
     def free_base(self) -> bool:
@@ -51,7 +57,7 @@ class TaskConfig:
         return 2 * per_hand + 24 * self.num_objects
 
     def compute_reward(self, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(reward, success condition now, early-termination condition) from the named state tensors."""
+        """(reward, success now (bool, or a float grade/count), early-termination condition) from the named state."""
         raise NotImplementedError
 
     def extra_success(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
