@@ -1,0 +1,968 @@
+# ONI (Zheng, Henaff et al., arXiv 2410.23022) with APPO on the NetHack Learning Environment, CleanRL style.
+# Actor processes step NLE into shared-memory rollout buffers; the learner trains a recurrent policy with V-trace and
+# PPO clipping. An annotator thread asks an LLM whether game messages signal progress (FOO/BAR) and never blocks
+# training; the labels become an intrinsic reward r_int * N_ep(msg)^-beta through --reward-model retrieval (label
+# table), classification (a message classifier trained online on the labels) or none (extrinsic reward only).
+# Docs: README.md, section "ONI (NetHack, APPO)".
+import json
+import multiprocessing as mp
+import os
+import queue
+import random
+import re
+import threading
+import time
+import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+import tyro
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Args:
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """the name of this experiment"""
+    seed: int = 1
+    """seed of the experiment"""
+    torch_deterministic: bool = True
+    """if toggled, `torch.backends.cudnn.deterministic=True`"""
+    cuda: bool = True
+    """if toggled, the learner uses cuda when available (actors always run on the CPU)"""
+    torch_threads: int = 0
+    """CPU threads of the learner's torch (0: torch's default); actors always use 1"""
+    track: bool = False
+    """if toggled, this experiment will be tracked with Weights and Biases"""
+    wandb_project_name: str = "clean-llm-rewards"
+    """the wandb's project name"""
+    wandb_entity: str | None = None
+    """the entity (team) of wandb's project"""
+    save_model: bool = False
+    """whether to save a checkpoint (policy, optimiser, labels, classifier and its data) into the run folder"""
+    checkpoint_frequency: int = 1_000_000
+    """with --save-model, also checkpoint every this many env steps (the last checkpoint is always written)"""
+    resume: str | None = None
+    """path of a checkpoint written by --save-model to continue training from"""
+    runs_dir: str = "runs"
+    """folder that receives the run folder"""
+
+    # Algorithm specific arguments (defaults: ONI's APPO settings, methods.md §4.4, sized for one machine)
+    task: Literal["NetHackScoreExtendedActions-v1", "NetHackOracleExtendedActions-v1",
+                  "NetHackStaircaseLvl3ExtendedActions-v1", "NetHackStaircaseLvl4ExtendedActions-v1"] = (
+        "NetHackScoreExtendedActions-v1")
+    """the NLE task (extended action set); the reward-free setting is the Score task with --extrinsic-reward-coeff 0"""
+    total_timesteps: int = 10_000_000
+    """total environment steps (the paper trains for up to 2e9)"""
+    num_workers: int = 0
+    """actor processes (0: one per CPU core)"""
+    envs_per_worker: int = 8
+    """NLE environments stepped by each actor process (ONI: 2 with separate inference workers; our actors run the
+    policy themselves, so more envs per forward pass amortise it)"""
+    rollout: int = 32
+    """steps per rollout (also the recurrence length the LSTM is trained over)"""
+    batch_size: int = 1024
+    """transitions per learner update (a multiple of rollout * envs_per_worker)"""
+    num_buffers: int = 0
+    """shared-memory rollout slots (0: 2 * num_workers + batch_size / (rollout * envs_per_worker))"""
+    learning_rate: float = 1e-4
+    """Adam learning rate of the policy"""
+    adam_eps: float = 1e-6
+    """Adam epsilon"""
+    gamma: float = 0.99
+    """the discount factor gamma"""
+    clip_ratio: float = 0.1
+    """PPO clip range of the importance ratio"""
+    value_clip: float = 1.0
+    """clip range of the value change around the behaviour value"""
+    ent_coef: float = 0.003
+    """entropy bonus coefficient"""
+    vf_coef: float = 0.5
+    """value loss coefficient"""
+    max_grad_norm: float = 4.0
+    """gradient clipping norm"""
+    vtrace_rho: float = 1.0
+    """V-trace truncation of the importance weights in the targets and advantages (rho bar)"""
+    vtrace_c: float = 1.0
+    """V-trace truncation of the trace coefficients (c bar)"""
+    reward_scale: float = 1.0
+    """scale of the combined reward"""
+    reward_clip: float = 10.0
+    """the combined reward is clipped to [-reward_clip, reward_clip]"""
+    hidden_size: int = 256
+    """width of the LSTM core (ONI: a 512 GRU; 256 keeps CPU actors fast)"""
+    crop_size: int = 9
+    """side of the glyph crop centred on the agent"""
+    max_episode_steps: int = 5000
+    """NLE's step limit of an episode (time-outs bootstrap from the value)"""
+
+    # ONI reward
+    reward_model: Literal["retrieval", "classification", "ranking", "none"] = "retrieval"
+    """retrieval: message -> LLM label table; classification: classifier trained online on the labels; ranking: a
+    message reward model trained on LLM pairwise preferences; none: extrinsic only"""
+    extrinsic_reward_coeff: float | None = None
+    """weight of the task reward (None: the task's ONI coefficient, 0.1 Score, 10 otherwise; 0: reward-free)"""
+    llm_reward_coeff: float = 0.4
+    """weight of the intrinsic reward r_int * N_ep(msg)^-beta"""
+    beta_count_exponent: float = 3.0
+    """exponent beta of the within-episode message count"""
+    classifier_lr: float = 1e-4
+    """Adam learning rate of the message classifier"""
+    classifier_batch_size: int = 256
+    """minibatch of the message classifier"""
+    classifier_steps: int = 32
+    """classifier gradient steps each time new labels arrive"""
+    classifier_max_dataset: int = 25_000
+    """the classifier stops training once it has this many labels"""
+    classification_threshold: float = 0.5
+    """a message earns the intrinsic reward when P(helpful) exceeds this"""
+    ranking_subsample: int = 10
+    """ranking: every this many-th transition's message joins the pool that preference pairs are drawn from"""
+    ranking_pairs: int = 10
+    """ranking: random pairs queued whenever fewer than 2 * llm_batch_size pairs wait for the LLM"""
+    ranking_threshold: float = -0.5
+    """ranking: normalised rewards below this are set to 0"""
+    ranking_grad_clip: float = 10.0
+    """ranking: gradient clipping norm of the preference model"""
+
+    # LLM annotation
+    llm_mode: Literal["cached", "live", "record"] = "cached"
+    """cached: labels from the label files (unknown messages stay unlabelled, no network); live: ask an OpenAI-compatible
+    endpoint; record: live, then add the answers to --llm-record-file"""
+    llm_model: str | None = None
+    """model name for live/record (default: the OPENAI_MODEL variable)"""
+    llm_base_url: str | None = None
+    """OpenAI-compatible endpoint for live/record (default: the OPENAI_BASE_URL variable or OpenAI)"""
+    llm_batch_size: int = 100
+    """the annotator labels at most this many of the newest unlabelled messages per round"""
+    llm_concurrency: int = 8
+    """parallel requests of the annotator"""
+    llm_temperature: float = 0.1
+    """sampling temperature of the annotation requests"""
+    llm_timeout_s: float = 60.0
+    """per-request timeout; a failing endpoint leaves messages unlabelled and is retried later"""
+    llm_retry_s: float = 10.0
+    """pause of the annotator after a failed round"""
+    llm_label_files: tuple[str, ...] = ("llm_outputs/oni/reference_labels.json",)
+    """label tables read at start (all modes), relative to the repository root"""
+    llm_record_file: str = "llm_outputs/oni/recorded_labels.json"
+    """where --llm-mode record writes its labels (with recorded provenance)"""
+    prompt_dir: str = "prompts/oni"
+    """folder of the annotation prompts, relative to the repository root"""
+
+
+# ---------------------------------------------------------------- tasks
+TASK_COEFF = {"NetHackScoreExtendedActions-v1": 0.1, "NetHackOracleExtendedActions-v1": 10.0,
+              "NetHackStaircaseLvl3ExtendedActions-v1": 10.0, "NetHackStaircaseLvl4ExtendedActions-v1": 10.0}
+BL_X, BL_Y, BL_DEPTH = 0, 1, 12  # indices into NLE's bottom-line stats
+MSG_LEN = 256
+
+
+def extended_actions():
+    from nle import nethack
+    from nle.env import tasks
+
+    C = nethack.Command
+    return tuple(tasks.TASK_ACTIONS) + (C.CAST, C.QUAFF, C.PRAY, C.PICKUP, C.PAY)
+
+
+def make_env(task, seed, max_episode_steps=5000):
+    """The four ONI tasks, built on nle's own classes with the extended action set (task actions + CAST, QUAFF, PRAY,
+    PICKUP, PAY). Score: nle's score delta + time penalty. Oracle and StaircaseLvlN: +50 on success (standing next to the
+    Oracle; reaching dungeon depth N, read from the bottom-line stats) plus nle's time penalty; success ends the episode."""
+    from nle.env import tasks
+
+    def sparse_reward(self, last_observation, action, observation, end_status):
+        bonus = 50.0 if end_status == self.StepStatus.TASK_SUCCESSFUL else 0.0
+        return bonus + self._get_time_penalty(last_observation, observation)
+
+    class Oracle(tasks.NetHackOracle):
+        _reward_fn = sparse_reward
+
+    class StaircaseLvl(tasks.NetHackStaircase):
+        target_depth = 3
+        _reward_fn = sparse_reward
+
+        def _is_episode_end(self, observation):
+            depth = observation[self._blstats_index][BL_DEPTH]
+            return self.StepStatus.TASK_SUCCESSFUL if depth >= self.target_depth else self.StepStatus.RUNNING
+
+    keys = ("glyphs", "blstats", "message")
+    kwargs = dict(actions=extended_actions(), observation_keys=keys, max_episode_steps=max_episode_steps)
+    if task == "NetHackScoreExtendedActions-v1":
+        env = tasks.NetHackScore(**kwargs)
+    elif task == "NetHackOracleExtendedActions-v1":
+        env = Oracle(**kwargs)
+    else:
+        env = StaircaseLvl(**kwargs)
+        env.target_depth = 3 if "Lvl3" in task else 4
+    env.reset(seed=seed)
+    return env
+
+
+def decode_message(raw) -> str:
+    return bytes(np.asarray(raw, dtype=np.uint8)).split(b"\0", 1)[0].decode("latin-1").strip()
+
+
+def glyph_crop(glyphs, blstats, size):
+    """size x size glyph window centred on the agent, padded with 0 outside the map."""
+    half = size // 2
+    padded = np.pad(glyphs, half, constant_values=0)
+    x, y = int(blstats[BL_X]), int(blstats[BL_Y])
+    return padded[y: y + size, x: x + size]
+
+
+# ---------------------------------------------------------------- ALGO LOGIC: networks
+MAX_GLYPH = 5976 + 1  # nethack.MAX_GLYPH, +1 for padding
+
+
+class MessageEncoder(nn.Module):
+    """Character-level CNN over the 256 message bytes (the paper's classifier encoder, scaled down for the policy)."""
+
+    def __init__(self, out=64, emb=32, channels=64, kernels=(7, 3), first_stride=1):
+        super().__init__()
+        self.embed = nn.Embedding(256, emb)
+        layers, c_in = [], emb
+        if first_stride > 1:  # the policy's encoder reads 4-byte chunks first: 4x cheaper for the actors
+            layers += [nn.Conv1d(emb, channels, 2 * first_stride, stride=first_stride), nn.ReLU()]
+            c_in = channels
+        for k in kernels:
+            layers += [nn.Conv1d(c_in, channels, k, padding=k // 2), nn.ReLU(), nn.MaxPool1d(2)]
+            c_in = channels
+        self.convs = nn.Sequential(*layers)
+        self.fc = nn.Linear(channels, out)
+
+    def forward(self, msg):  # (N, 256) uint8/long
+        x = self.embed(msg.long()).transpose(1, 2)
+        x = self.convs(x).amax(dim=2)
+        return F.relu(self.fc(x))
+
+
+class Agent(nn.Module):
+    def __init__(self, n_actions, hidden=512, crop=9):
+        super().__init__()
+        self.glyph_embed = nn.Embedding(MAX_GLYPH, 32)
+        self.crop_net = nn.Sequential(nn.Conv2d(32, 16, 3, padding=1), nn.ELU(), nn.Conv2d(16, 16, 3, padding=1), nn.ELU(),
+                                      nn.Flatten(), nn.Linear(16 * crop * crop, 256), nn.ELU())
+        self.stats_net = nn.Sequential(nn.Linear(27, 64), nn.ELU())
+        self.msg_net = MessageEncoder(out=64, emb=16, channels=32, kernels=(3,), first_stride=4)
+        self.fc = nn.Sequential(nn.Linear(256 + 64 + 64, hidden), nn.ELU())
+        self.core = nn.LSTMCell(hidden, hidden)  # a cell stepped in Python: far faster than nn.LSTM for one CPU step
+        self.actor = nn.Linear(hidden, n_actions)
+        self.critic = nn.Linear(hidden, 1)
+        self.hidden = hidden
+
+    def initial_state(self, batch):
+        return torch.zeros(2, batch, self.hidden)
+
+    def encode(self, crop, blstats, msg):
+        g = self.glyph_embed(crop.long()).permute(0, 3, 1, 2)
+        s = torch.sign(blstats) * torch.log1p(blstats.abs())
+        return self.fc(torch.cat([self.crop_net(g), self.stats_net(s), self.msg_net(msg)], dim=1))
+
+    def forward(self, crop, blstats, msg, state, done):
+        """Inputs (T, B, ...); `done` (T, B) resets the LSTM state before that step. Returns logits, values, state."""
+        T, B = done.shape
+        x = self.encode(crop.flatten(0, 1), blstats.flatten(0, 1), msg.flatten(0, 1)).view(T, B, -1)
+        h, c = state[0], state[1]
+        outs = []
+        for t in range(T):
+            keep = (1.0 - done[t]).view(B, 1)
+            h, c = self.core(x[t], (h * keep, c * keep))
+            outs.append(h)
+        out = torch.stack(outs).flatten(0, 1)
+        return self.actor(out).view(T, B, -1), self.critic(out).view(T, B), torch.stack([h, c])
+
+
+class MessageClassifier(nn.Module):
+    """ONI-Classification: char CNN (embedding 32; 64 channels, kernels 7,7,3,3,3,3 with max-pools) -> FC 128 ->
+    MLP [512, 512] with dropout 0.1 -> 2 logits (BAR, FOO)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = MessageEncoder(out=128, kernels=(7, 7, 3, 3, 3, 3))
+        self.head = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Dropout(0.1), nn.Linear(512, 512), nn.ReLU(),
+                                  nn.Dropout(0.1), nn.Linear(512, 2))
+
+    def forward(self, msg):
+        return self.head(self.encoder(msg))
+
+
+class PreferenceModel(nn.Module):
+    """ONI-Ranking's reward model, here over the message alone: the classifier's char CNN -> ReLU -> one scalar."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = MessageEncoder(out=128, kernels=(7, 7, 3, 3, 3, 3))
+        self.head = nn.Linear(128, 1)
+
+    def forward(self, msg):
+        return self.head(self.encoder(msg))
+
+
+def encode_message(text: str) -> np.ndarray:
+    raw = np.zeros(MSG_LEN, dtype=np.uint8)
+    data = text.encode("latin-1", errors="replace")[:MSG_LEN]
+    raw[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+    return raw
+
+
+# ---------------------------------------------------------------- ALGO LOGIC: V-trace and the ONI reward
+def vtrace(behaviour_logp, target_logp, rewards, values, bootstrap, discounts, rho_bar=1.0, c_bar=1.0):
+    """V-trace targets vs and policy-gradient advantages (Espeholt et al. 2018), all inputs (T, B) except bootstrap (B).
+    discounts[t] = gamma * (1 - terminal[t]); vs_t = V(x_t) + sum_s (prod_{i<s} c_i) gamma^.. rho_s delta_s."""
+    with torch.no_grad():
+        rhos = torch.exp(target_logp - behaviour_logp)
+        clipped_rhos = rhos.clamp(max=rho_bar)
+        cs = rhos.clamp(max=c_bar)
+        next_values = torch.cat([values[1:], bootstrap.unsqueeze(0)])
+        deltas = clipped_rhos * (rewards + discounts * next_values - values)
+        acc = torch.zeros_like(bootstrap)
+        vs_minus_v = torch.zeros_like(values)
+        for t in reversed(range(values.shape[0])):
+            acc = deltas[t] + discounts[t] * cs[t] * acc
+            vs_minus_v[t] = acc
+        vs = vs_minus_v + values
+        next_vs = torch.cat([vs[1:], bootstrap.unsqueeze(0)])
+        pg_advantages = clipped_rhos * (rewards + discounts * next_vs - values)
+    return vs, pg_advantages
+
+
+def intrinsic_reward(labels, counts, beta):
+    """ONI's count-scaled intrinsic reward: label(msg) * N_ep(msg)^-beta, N_ep the within-episode count (>= 1) of the
+    message; steps without a message (count 0) get 0."""
+    counts = counts.float()
+    return torch.where(counts > 0, labels.float() * counts.clamp(min=1).pow(-beta), torch.zeros_like(counts))
+
+
+def parse_preference(text: str) -> float:
+    """Ranking answers: best_description 1 -> 1.0 (first message preferred), 2 -> 0.0, anything else a tie (0.5)."""
+    found = re.search(r"best_description\W*(1|2|None)", text)
+    return {"1": 1.0, "2": 0.0}.get(found.group(1), 0.5) if found else 0.5
+
+
+def parse_label(text: str) -> int:
+    """FOO -> 1, BAR -> 0 (the label section if present, else anywhere); anything else -> 0 with a warning."""
+    section = re.search(r"<label>(.*?)</label>", text, re.S)
+    body = section.group(1) if section else text
+    if re.search(r"\bFOO\b", body):
+        return 1
+    if re.search(r"\bBAR\b", body):
+        return 0
+    warnings.warn(f"LLM answer has no FOO/BAR label, counted as BAR: {text[-120:]!r}", stacklevel=2)
+    return 0
+
+
+# ---------------------------------------------------------------- the annotator (LLM feedback, never blocks training)
+class Annotator:
+    """Labels unique messages. The learner calls `submit` with the messages it sees; a daemon thread takes the newest
+    not-yet-labelled ones in batches of `batch_size`, asks the LLM (live/record), and publishes labels in `labels`.
+    In cached mode it only reads the label files: unknown messages stay unlabelled. A failing endpoint logs a warning,
+    keeps the messages pending and retries after `retry_s`; it never raises into training."""
+
+    def __init__(self, mode, label_files=(), record_file=None, model=None, base_url=None, batch_size=100,
+                 concurrency=8, temperature=0.1, timeout_s=60.0, retry_s=10.0, prompt_dir="prompts/oni"):
+        self.mode, self.batch_size, self.retry_s, self.temperature = mode, batch_size, retry_s, temperature
+        self.labels: dict[str, int] = {}
+        self.preferences: dict[tuple[str, str], float] = {}  # ranking: (m1, m2) -> P(m1 preferred)
+        self.provenance: dict[str, dict] = {}
+        for name in label_files:
+            path = Path(name) if Path(name).is_absolute() else REPO_ROOT / name
+            if path.is_file():
+                table = json.loads(path.read_text(encoding="utf-8"))
+                self.labels.update({m: int(v) for m, v in table["labels"].items()})
+            else:
+                warnings.warn(f"ONI label file {path} does not exist; starting without its labels", stacklevel=2)
+        self.record_file = None if record_file is None else (REPO_ROOT / record_file if not Path(record_file).is_absolute() else Path(record_file))
+        self.pending: dict[str, None] = {}  # insertion-ordered set: newest last
+        self.lock = threading.Lock()
+        self.failures = self.requests = self.answered = 0
+        self.new_labels: list[tuple[str, int]] = []  # for the classifier
+        self.stop_event = threading.Event()
+        self.client = None
+        self.thread = None
+        if mode != "cached":
+            from llmcode import LLMClient, chat, render_prompt
+
+            system = render_prompt(Path(prompt_dir) / "system.txt").strip()
+            self._render = lambda message: chat(system, render_prompt(Path(prompt_dir) / "classify.txt", message=message))
+            self._render_pair = lambda pair: chat(system, render_prompt(Path(prompt_dir) / "rank.txt", message1=pair[0],
+                                                                        message2=pair[1]))
+            self.client = LLMClient(mode="live", model=model, base_url=base_url, temperature=temperature,
+                                    timeout_s=timeout_s, max_attempts=2, backoff_base_s=min(0.5, retry_s))
+            self.pool = ThreadPoolExecutor(max_workers=concurrency)
+            self.thread = threading.Thread(target=self._loop, daemon=True, name="oni-annotator")
+            self.thread.start()
+
+    def submit(self, messages):
+        with self.lock:
+            for m in messages:
+                if m and m not in self.labels:
+                    self.pending.pop(m, None)
+                    self.pending[m] = None  # move to the newest end
+
+    def submit_pairs(self, pairs, max_pending=10_000):
+        """Ranking: queue message pairs for a preference. Cached mode answers from the label table at once (the higher
+        label wins, equal labels tie); pairs with an unlabelled message stay unanswered."""
+        with self.lock:
+            for pair in pairs:
+                if pair in self.preferences:
+                    continue
+                if self.mode == "cached":
+                    if pair[0] in self.labels and pair[1] in self.labels:
+                        a, b = self.labels[pair[0]], self.labels[pair[1]]
+                        self.preferences[pair] = 1.0 if a > b else 0.0 if a < b else 0.5
+                        self.new_labels.append((pair, self.preferences[pair]))
+                    continue
+                self.pending.pop(pair, None)
+                self.pending[pair] = None
+            while len(self.pending) > max_pending:
+                self.pending.pop(next(iter(self.pending)))
+
+    def pending_pairs(self):
+        return sum(isinstance(item, tuple) for item in list(self.pending))
+
+    def take_new_labels(self):
+        with self.lock:
+            out, self.new_labels = self.new_labels, []
+        return out
+
+    def _ask(self, item):
+        if isinstance(item, tuple):
+            answer = self.client.ask(self._render_pair(item), n=1, temperature=self.temperature)[0]
+            return parse_preference(answer.text), answer
+        answer = self.client.ask(self._render(item), n=1, temperature=self.temperature)[0]
+        return parse_label(answer.text), answer
+
+    def _loop(self):
+        while not self.stop_event.is_set():
+            with self.lock:
+                batch = list(self.pending)[-self.batch_size:][::-1]  # newest first
+                for m in batch:
+                    self.pending.pop(m)
+            if not batch:
+                self.stop_event.wait(0.05)
+                continue
+            self.requests += len(batch)
+            results = list(self.pool.map(self._safe_ask, batch))
+            failed = [m for m, r in zip(batch, results) if r is None]
+            with self.lock:
+                for m, r in zip(batch, results):
+                    if r is not None:
+                        (self.preferences if isinstance(m, tuple) else self.labels)[m] = r[0]
+                        self.new_labels.append((m, r[0]))
+                        self.provenance[m] = {**r[1].provenance, "answer": r[1].text}
+                        self.answered += 1
+                for m in failed:  # back into the queue, behind newer messages
+                    if m not in self.pending:
+                        self.pending = {m: None, **self.pending}
+            if failed:
+                self.failures += len(failed)
+                warnings.warn(f"ONI annotator: {len(failed)} of {len(batch)} LLM requests failed; the messages stay "
+                              f"unlabelled and are retried in {self.retry_s:.0f} s", stacklevel=1)
+                self.stop_event.wait(self.retry_s)
+            elif self.mode == "record":
+                self.write_record()
+
+    def _safe_ask(self, message):
+        try:
+            return self._ask(message)
+        except Exception as error:  # unreachable or failing endpoint: degrade to "unlabelled"
+            self.last_error = f"{type(error).__name__}: {error}"
+            return None
+
+    def write_record(self):
+        if self.record_file is None or not self.provenance:
+            return
+        with self.lock:
+            entries = {m: {"label": self.labels[m], "provenance": p} for m, p in self.provenance.items() if isinstance(m, str)}
+            prefs = [{"pair": list(m), "preference": self.preferences[m], "provenance": p}
+                     for m, p in self.provenance.items() if isinstance(m, tuple)]
+        old, old_prefs = {}, []
+        if self.record_file.is_file():
+            saved = json.loads(self.record_file.read_text(encoding="utf-8"))
+            old, old_prefs = saved.get("entries", {}), saved.get("preferences", [])
+        old.update(entries)
+        seen = {tuple(p["pair"]) for p in prefs}
+        prefs += [p for p in old_prefs if tuple(p["pair"]) not in seen]
+        out = {"label_format": "1 = FOO (helpful), 0 = BAR; preference = P(first message preferred)", "entries": old,
+               "labels": {m: e["label"] for m, e in old.items()}, "preferences": prefs}
+        self.record_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.record_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(self.record_file)
+
+    def close(self):
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            if self.mode == "record":
+                self.write_record()
+
+    def state_dict(self):
+        with self.lock:
+            return {"labels": dict(self.labels), "preferences": dict(self.preferences), "pending": list(self.pending)}
+
+    def load_state_dict(self, state):
+        with self.lock:
+            self.labels.update(state["labels"])
+            self.preferences.update(state.get("preferences", {}))
+            for m in state["pending"]:
+                if m not in self.labels and m not in self.preferences:
+                    self.pending[m] = None
+
+
+class RewardModel:
+    """Message -> intrinsic label. retrieval: the LLM's table (unlabelled = 0). classification: a classifier trained on
+    the table, reward 1 when P(helpful) > threshold. ranking: a scalar reward model trained on pairwise preferences,
+    normalised by running mean/std and set to 0 below `ranking_threshold`. Model outputs are memoised per message
+    until the model trains again."""
+
+    def __init__(self, kind, annotator, args, device):
+        self.kind, self.annotator, self.args, self.device = kind, annotator, args, device
+        self.memo: dict[str, float] = {}
+        self.dataset: dict = {}  # message -> label (classification) or (m1, m2) -> preference (ranking)
+        self.loss = float("nan")
+        self.new_since_training = 0
+        self.pool: deque = deque(maxlen=10_000)  # ranking: recent unique messages that pairs are drawn from
+        self.pool_set: set = set()
+        self.mean, self.var, self.count = 0.0, 1.0, 1e-4  # ranking: running reward statistics
+        if kind in ("classification", "ranking"):
+            self.model = (MessageClassifier() if kind == "classification" else PreferenceModel()).to(device)
+            self.optimizer = optim.Adam(self.model.parameters(), lr=args.classifier_lr)
+        if kind == "classification":
+            self.dataset.update(annotator.labels)
+
+    def _scores(self, texts):
+        self.model.eval()
+        with torch.no_grad():
+            x = torch.as_tensor(np.stack([encode_message(m) for m in texts]), device=self.device)
+            out = self.model(x)
+        if self.kind == "classification":
+            return (torch.softmax(out, dim=1)[:, 1] > self.args.classification_threshold).float().cpu().tolist()
+        return out.squeeze(1).cpu().tolist()
+
+    def labels_for(self, messages):
+        if self.kind == "retrieval":
+            table = self.annotator.labels
+            return [table.get(m, 0) if m else 0 for m in messages]
+        unknown = sorted({m for m in messages if m and m not in self.memo})
+        if unknown:
+            self.memo.update(zip(unknown, self._scores(unknown)))
+        values = [self.memo.get(m, 0.0) if m else 0.0 for m in messages]
+        if self.kind == "ranking":
+            raw = np.array([v for v, m in zip(values, messages) if m], dtype=np.float64)
+            if raw.size:  # running mean/std over the rewards of message-carrying transitions
+                b_mean, b_var, n = raw.mean(), raw.var(), raw.size
+                delta, total = b_mean - self.mean, self.count + n
+                self.mean += delta * n / total
+                self.var = (self.var * self.count + b_var * n + delta**2 * self.count * n / total) / total
+                self.count = total
+            std = max(self.var, 1e-8) ** 0.5
+            values = [(v - self.mean) / std if m else 0.0 for v, m in zip(values, messages)]
+            values = [v if v >= self.args.ranking_threshold else 0.0 for v in values]
+        return values
+
+    def observe(self, messages):
+        """Ranking: add every `ranking_subsample`-th message to the pool; queue random pairs when the LLM runs low."""
+        if self.kind != "ranking":
+            return
+        for m in messages[:: self.args.ranking_subsample]:
+            if m and m not in self.pool_set:
+                if len(self.pool) == self.pool.maxlen:
+                    self.pool_set.discard(self.pool[0])
+                self.pool.append(m)
+                self.pool_set.add(m)
+        if len(self.pool) >= 2 and self.annotator.pending_pairs() < 2 * self.args.llm_batch_size:
+            picks = [random.sample(range(len(self.pool)), 2) for _ in range(self.args.ranking_pairs)]
+            self.annotator.submit_pairs([(self.pool[i], self.pool[j]) for i, j in picks])
+
+    def update(self):
+        """Train for `classifier_steps` once `llm_batch_size` new labels/preferences have arrived (ONI trains when a
+        batch of LLM answers comes back), and only while the dataset is below `classifier_max_dataset`. The first call
+        trains on the labels read from the label files."""
+        new = self.annotator.take_new_labels()
+        if self.kind not in ("classification", "ranking"):
+            return
+        wanted = tuple if self.kind == "ranking" else str
+        new = [(k, v) for k, v in new if isinstance(k, wanted)]
+        self.dataset.update(new)
+        self.new_since_training += len(new)
+        trained = self.loss == self.loss
+        if not self.dataset or (trained and self.new_since_training < self.args.llm_batch_size):
+            return
+        if trained and len(self.dataset) > self.args.classifier_max_dataset:
+            return
+        self.new_since_training = 0
+        keys = list(self.dataset)
+        y_all = torch.as_tensor([self.dataset[k] for k in keys], device=self.device)
+        if self.kind == "classification":
+            x_all = torch.as_tensor(np.stack([encode_message(m) for m in keys]), device=self.device)
+        else:
+            x_all = torch.as_tensor(np.stack([[encode_message(a), encode_message(b)] for a, b in keys]), device=self.device)
+        self.model.train()
+        for _ in range(self.args.classifier_steps):
+            idx = torch.randint(len(keys), (min(self.args.classifier_batch_size, len(keys)),), device=self.device)
+            if self.kind == "classification":
+                loss = F.cross_entropy(self.model(x_all[idx]), y_all[idx])
+            else:  # soft-label cross-entropy over the pair (ties: 0.5 each)
+                r = self.model(x_all[idx].flatten(0, 1)).view(-1, 2)
+                target = torch.stack([y_all[idx], 1 - y_all[idx]], dim=1).float()
+                loss = -(target * F.log_softmax(r, dim=1)).sum(1).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            if self.kind == "ranking":
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.args.ranking_grad_clip)
+            self.optimizer.step()
+        self.loss = loss.item()
+        self.memo.clear()
+
+    def state_dict(self):
+        if self.kind not in ("classification", "ranking"):
+            return {}
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "dataset": dict(self.dataset),
+                "loss": self.loss, "stats": (self.mean, self.var, self.count), "pool": list(self.pool)}
+
+    def load_state_dict(self, state):
+        if self.kind in ("classification", "ranking") and state:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.dataset.update(state["dataset"])
+            self.loss = state["loss"]
+            self.mean, self.var, self.count = state["stats"]
+            self.pool.extend(state["pool"])
+            self.pool_set.update(state["pool"])
+
+
+# ---------------------------------------------------------------- actors (one process each, shared-memory buffers)
+def make_buffers(num_buffers, T, E, crop, hidden):
+    """Rollout slots in shared memory. Observations have T+1 steps (the last one bootstraps); `next_msg` is the message
+    that step t's action produced (kept before an automatic reset) and `msg_count` its within-episode count."""
+    specs = {
+        "crop": ((T + 1, E, crop, crop), torch.int16), "blstats": ((T + 1, E, 27), torch.float32),
+        "msg": ((T + 1, E, MSG_LEN), torch.uint8), "done": ((T + 1, E), torch.float32),
+        "action": ((T, E), torch.int64), "logp": ((T, E), torch.float32), "value": ((T, E), torch.float32),
+        "reward": ((T, E), torch.float32), "terminal": ((T, E), torch.float32), "next_msg": ((T, E, MSG_LEN), torch.uint8),
+        "msg_count": ((T, E), torch.float32), "state": ((2, E, hidden), torch.float32), "version": ((), torch.int64),
+    }
+    return {k: torch.zeros((num_buffers, *shape), dtype=dtype).share_memory_() for k, (shape, dtype) in specs.items()}
+
+
+def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_lock, free_q, full_q, stats_q, stop):
+    torch.set_num_threads(1)
+    seed = args.seed * 1000 + worker
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    E, T = args.envs_per_worker, args.rollout
+    envs = [make_env(args.task, seed * 16 + i, args.max_episode_steps) for i in range(E)]
+    model = Agent(n_actions, args.hidden_size, args.crop_size)
+    local_version = -1
+
+    def observe(i, obs):
+        cur_crop[i] = torch.from_numpy(glyph_crop(obs["glyphs"], obs["blstats"], args.crop_size).astype(np.int16))
+        cur_bl[i] = torch.from_numpy(obs["blstats"].astype(np.float32))
+        cur_msg[i] = torch.from_numpy(obs["message"])
+
+    cur_crop = torch.zeros(E, args.crop_size, args.crop_size, dtype=torch.int16)
+    cur_bl, cur_msg = torch.zeros(E, 27), torch.zeros(E, MSG_LEN, dtype=torch.uint8)
+    cur_done = torch.ones(E)
+    msg_counts = [dict() for _ in range(E)]
+    ep_ret, ep_len = np.zeros(E), np.zeros(E, dtype=np.int64)
+    for i, env in enumerate(envs):
+        observe(i, env.reset(seed=seed * 16 + i)[0])
+    state = model.initial_state(E)
+    try:
+        while not stop.is_set():
+            try:
+                idx = free_q.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if version.value != local_version:
+                with weights_lock:
+                    model.load_state_dict(shared_model.state_dict())
+                    local_version = version.value
+            buf = {k: v[idx] for k, v in buffers.items()}
+            buf["state"].copy_(state)
+            buf["version"].fill_(local_version)
+            with torch.no_grad():
+                for t in range(T):
+                    buf["crop"][t], buf["blstats"][t], buf["msg"][t], buf["done"][t] = cur_crop, cur_bl, cur_msg, cur_done
+                    logits, value, state = model(cur_crop[None], cur_bl[None], cur_msg[None], state, cur_done[None])
+                    dist = torch.distributions.Categorical(logits=logits[0])
+                    action = dist.sample()
+                    buf["action"][t], buf["logp"][t], buf["value"][t] = action, dist.log_prob(action), value[0]
+                    for i, env in enumerate(envs):
+                        obs, r, term, trunc, info = env.step(int(action[i]))
+                        text = decode_message(obs["message"])
+                        count = 0
+                        if text:
+                            count = msg_counts[i][text] = msg_counts[i].get(text, 0) + 1
+                        # NLE reports a time-out as terminated *and* truncated: only a real ending stops the bootstrap
+                        buf["reward"][t, i], buf["terminal"][t, i] = r, float(term and not trunc)
+                        buf["next_msg"][t, i] = torch.from_numpy(obs["message"])
+                        buf["msg_count"][t, i] = count
+                        ep_ret[i] += r
+                        ep_len[i] += 1
+                        if term or trunc:
+                            stats_q.put({"return": float(ep_ret[i]), "length": int(ep_len[i]),
+                                         "depth": int(obs["blstats"][BL_DEPTH]), "success": float(
+                                             info.get("end_status") == 2), "truncated": bool(trunc)})
+                            ep_ret[i], ep_len[i] = 0.0, 0
+                            msg_counts[i].clear()
+                            obs, _ = env.reset()
+                        cur_done[i] = float(term or trunc)
+                        observe(i, obs)
+                t = T
+                buf["crop"][t], buf["blstats"][t], buf["msg"][t], buf["done"][t] = cur_crop, cur_bl, cur_msg, cur_done
+            full_q.put(idx)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for env in envs:
+            env.close()
+
+
+# ---------------------------------------------------------------- learner
+def learner_update(agent, optimizer, batch, rewards, args):
+    """One APPO step: recompute the policy over the rollouts from their stored LSTM state, V-trace targets with the
+    truncated importance weights, PPO-clipped policy loss on the V-trace advantages, clipped value loss, entropy."""
+    logits, values, _ = agent(batch["crop"], batch["blstats"], batch["msg"], batch["state"], batch["done"])
+    T = args.rollout
+    logp_all = F.log_softmax(logits, dim=-1)
+    target_logp = logp_all[:T].gather(2, batch["action"].unsqueeze(2)).squeeze(2)
+    # Episodes that ended by time-out (not terminal) still bootstrap: discount 0 only on true terminations. The value
+    # after a time-out is the reset observation's (a 5000-step limit makes this bias small; sample-factory does the same).
+    discounts = args.gamma * (1.0 - batch["terminal"])
+    vs, adv = vtrace(batch["logp"], target_logp, rewards, values[:T].detach(), values[T].detach(), discounts,
+                     args.vtrace_rho, args.vtrace_c)
+    ratio = torch.exp(target_logp - batch["logp"])
+    pg_loss = -torch.min(ratio * adv, ratio.clamp(1 - args.clip_ratio, 1 + args.clip_ratio) * adv).mean()
+    v = values[:T]
+    v_clipped = batch["value"] + (v - batch["value"]).clamp(-args.value_clip, args.value_clip)
+    v_loss = 0.5 * torch.max((v - vs) ** 2, (v_clipped - vs) ** 2).mean()
+    entropy = -(logp_all[:T].exp() * logp_all[:T]).sum(-1).mean()
+    loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy
+    optimizer.zero_grad()
+    loss.backward()
+    grad_norm = nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+    optimizer.step()
+    with torch.no_grad():
+        clipfrac = ((ratio - 1).abs() > args.clip_ratio).float().mean()
+        approx_kl = ((ratio - 1) - (target_logp - batch["logp"])).mean()
+    return {"losses/policy_loss": pg_loss.item(), "losses/value_loss": v_loss.item(), "losses/entropy": entropy.item(),
+            "losses/approx_kl": approx_kl.item(), "losses/clipfrac": clipfrac.item(), "losses/grad_norm": float(grad_norm),
+            "losses/vtrace_target_mean": vs.mean().item()}
+
+
+def main(args: Args):
+    if args.num_workers <= 0:
+        args.num_workers = os.cpu_count() or 1
+    per_slot = args.rollout * args.envs_per_worker
+    assert args.batch_size % per_slot == 0, "batch_size must be a multiple of rollout * envs_per_worker"
+    slots_per_batch = args.batch_size // per_slot
+    if args.num_buffers <= 0:
+        args.num_buffers = 2 * args.num_workers + slots_per_batch
+    assert args.num_buffers >= slots_per_batch + args.num_workers, "num_buffers too small for the batch"
+    ext_coeff = TASK_COEFF[args.task] if args.extrinsic_reward_coeff is None else args.extrinsic_reward_coeff
+    llm_coeff = 0.0 if args.reward_model == "none" else args.llm_reward_coeff
+    setting = args.task if ext_coeff != 0 else args.task.replace("Score", "RewardFree")
+    run_name = f"{setting}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_dir = Path(args.runs_dir) / run_name
+    if args.track:
+        import wandb
+
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=vars(args),
+                   name=run_name, save_code=True)
+    writer = SummaryWriter(str(run_dir))
+    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+
+    # TRY NOT TO MODIFY: seeding
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.backends.cudnn.deterministic = args.torch_deterministic
+    if args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
+    device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
+
+    n_actions = len(extended_actions())
+    agent = Agent(n_actions, args.hidden_size, args.crop_size).to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=args.adam_eps, betas=(0.9, 0.999))
+    annotator = Annotator("cached" if args.reward_model == "none" else args.llm_mode,
+                          () if args.reward_model == "none" else args.llm_label_files,
+                          args.llm_record_file if args.llm_mode == "record" else None, args.llm_model, args.llm_base_url,
+                          args.llm_batch_size, args.llm_concurrency, args.llm_temperature, args.llm_timeout_s,
+                          args.llm_retry_s, args.prompt_dir)
+    reward_model = RewardModel(args.reward_model, annotator, args, device) if args.reward_model != "none" else None
+    global_step, version_start, episodes = 0, 0, 0
+    if args.resume:
+        ckpt = torch.load(args.resume, map_location=device, weights_only=False)
+        agent.load_state_dict(ckpt["agent"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        annotator.load_state_dict(ckpt["annotator"])
+        if reward_model is not None:
+            reward_model.load_state_dict(ckpt["reward_model"])
+        global_step, version_start, episodes = ckpt["global_step"], ckpt["version"], ckpt["episodes"]
+        print(f"resumed from {args.resume} at step {global_step}")
+
+    # shared memory: rollout slots, the published weights and their version
+    ctx = mp.get_context("fork")
+    buffers = make_buffers(args.num_buffers, args.rollout, args.envs_per_worker, args.crop_size, args.hidden_size)
+    shared_model = Agent(n_actions, args.hidden_size, args.crop_size)
+    shared_model.load_state_dict({k: v.cpu() for k, v in agent.state_dict().items()})
+    shared_model.share_memory()
+    version = ctx.Value("l", version_start)
+    weights_lock, stop = ctx.Lock(), ctx.Event()
+    free_q, full_q, stats_q = ctx.Queue(), ctx.Queue(), ctx.Queue()
+    for i in range(args.num_buffers):
+        free_q.put(i)
+    actors = [ctx.Process(target=actor_loop, daemon=True, args=(w, args, n_actions, buffers, shared_model, version,
+                                                                  weights_lock, free_q, full_q, stats_q, stop))
+              for w in range(args.num_workers)]
+    for p in actors:
+        p.start()
+
+    start_time, start_step = time.time(), global_step
+    returns_window, lag_window = deque(maxlen=100), deque(maxlen=100)
+    summary = {"episodic_returns": []}
+    next_ckpt = global_step + args.checkpoint_frequency
+    pbar = tqdm(total=args.total_timesteps, initial=global_step, unit="step", dynamic_ncols=True)
+    learner_version = version_start
+
+    def save_checkpoint():
+        path = run_dir / f"{args.exp_name}.cleanrl_model"
+        torch.save({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
+                    "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
+                    "version": learner_version, "episodes": episodes, "args": asdict(args)}, path)
+        return path
+
+    try:
+        while global_step < args.total_timesteps:
+            # 1. gather a batch of filled slots (time out to notice dead actors)
+            slots = []
+            while len(slots) < slots_per_batch:
+                try:
+                    slots.append(full_q.get(timeout=5.0))
+                except queue.Empty:
+                    dead = [p.exitcode for p in actors if not p.is_alive()]
+                    if dead:
+                        raise RuntimeError(f"actor process(es) died with exit codes {dead}") from None
+            index = torch.tensor(slots)
+            batch = {k: v[index] for k, v in buffers.items()}  # copies out of shared memory
+            for s in slots:
+                free_q.put(s)
+            # (slots, T, E, ...) -> (T, slots * E, ...)
+            for k in batch:
+                if k == "state":
+                    batch[k] = batch[k].permute(1, 0, 2, 3).flatten(1, 2)
+                elif k != "version":
+                    batch[k] = batch[k].transpose(0, 1).flatten(1, 2)
+            policy_lag = (learner_version - batch["version"]).float()
+            batch = {k: v.to(device) for k, v in batch.items()}
+
+            # 2. ONI reward: r = ext_coeff * r_ext + llm_coeff * label(msg) * N_ep(msg)^-beta
+            r_int = torch.zeros_like(batch["reward"])
+            if reward_model is not None:
+                raw = batch["next_msg"].cpu().numpy().reshape(-1, MSG_LEN)
+                texts = [decode_message(m) for m in raw]
+                if args.reward_model == "ranking":
+                    reward_model.observe(texts)
+                else:
+                    annotator.submit(dict.fromkeys(t for t in texts if t))
+                labels = torch.tensor(reward_model.labels_for(texts), dtype=torch.float32, device=device)
+                r_int = intrinsic_reward(labels.view_as(r_int), batch["msg_count"], args.beta_count_exponent)
+            rewards = (ext_coeff * batch["reward"] + llm_coeff * r_int) * args.reward_scale
+            rewards = rewards.clamp(-args.reward_clip, args.reward_clip)
+
+            # 3. learn, then publish the weights to the actors
+            metrics = learner_update(agent, optimizer, batch, rewards, args)
+            learner_version += 1
+            with weights_lock:
+                shared_model.load_state_dict({k: v.cpu() for k, v in agent.state_dict().items()})
+                version.value = learner_version
+            if reward_model is not None:
+                reward_model.update()
+            global_step += args.batch_size
+            pbar.update(args.batch_size)
+
+            # TRY NOT TO MODIFY: record rewards for plotting purposes (every finished episode)
+            while True:
+                try:
+                    ep = stats_q.get_nowait()
+                except queue.Empty:
+                    break
+                episodes += 1
+                returns_window.append(ep["return"])
+                summary["episodic_returns"].append(ep["return"])
+                writer.add_scalar("charts/episodic_return", ep["return"], global_step)
+                writer.add_scalar("charts/episodic_length", ep["length"], global_step)
+                writer.add_scalar("charts/episodic_max_depth", ep["depth"], global_step)
+                writer.add_scalar("charts/episodic_success", ep["success"], global_step)
+            lag_window.extend(policy_lag.tolist())
+            sps = int((global_step - start_step) / (time.time() - start_time))
+            for k, v in metrics.items():
+                writer.add_scalar(k, v, global_step)
+            writer.add_scalar("charts/SPS", sps, global_step)
+            writer.add_scalar("charts/policy_lag_mean", policy_lag.mean().item(), global_step)
+            writer.add_scalar("charts/policy_lag_max", policy_lag.max().item(), global_step)
+            writer.add_scalar("charts/extrinsic_reward_mean", batch["reward"].mean().item(), global_step)
+            writer.add_scalar("charts/intrinsic_reward_mean", r_int.mean().item(), global_step)
+            writer.add_scalar("llm/labels", len(annotator.labels), global_step)
+            writer.add_scalar("llm/labels_helpful", sum(annotator.labels.values()), global_step)
+            writer.add_scalar("llm/pending", len(annotator.pending), global_step)
+            writer.add_scalar("llm/requests", annotator.requests, global_step)
+            writer.add_scalar("llm/failures", annotator.failures, global_step)
+            if reward_model is not None and args.reward_model in ("classification", "ranking"):
+                writer.add_scalar(f"losses/{args.reward_model}_model_loss", reward_model.loss, global_step)
+                writer.add_scalar("llm/preferences", len(annotator.preferences), global_step)
+            pbar.set_postfix(sps=sps, ret=f"{np.mean(returns_window):.1f}" if returns_window else "-",
+                             labels=len(annotator.labels), lag=f"{policy_lag.mean().item():.1f}")
+            if args.save_model and global_step >= next_ckpt:
+                save_checkpoint()
+                next_ckpt += args.checkpoint_frequency
+    finally:
+        stop.set()
+        for p in actors:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+        annotator.close()
+        pbar.close()
+
+    elapsed = time.time() - start_time
+    if args.save_model:
+        print(f"checkpoint written to {save_checkpoint()}")
+    result = {
+        "task": args.task, "reward_model": args.reward_model, "seed": args.seed, "global_step": global_step,
+        "extrinsic_reward_coeff": ext_coeff, "llm_reward_coeff": llm_coeff, "episodes": episodes,
+        "mean_return_last100": float(np.mean(returns_window)) if returns_window else None,
+        "sps": (global_step - start_step) / max(elapsed, 1e-9), "policy_lag_mean": float(np.mean(lag_window)) if lag_window else 0.0,
+        "policy_versions": learner_version, "labels": len(annotator.labels), "labels_helpful": sum(annotator.labels.values()),
+        "preferences": len(annotator.preferences),
+        "llm_requests": annotator.requests, "llm_failures": annotator.failures, "llm_mode": args.llm_mode,
+        "wall_time_s": elapsed, "episodic_returns": summary["episodic_returns"],
+    }
+    (run_dir / "summary.json").write_text(json.dumps(result, indent=1) + "\n")
+    writer.close()
+    if args.track:
+        import wandb
+
+        wandb.finish()
+    return result
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
