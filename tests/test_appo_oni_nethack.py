@@ -5,7 +5,6 @@ APPO with 2 actor processes for every reward model (real updates), a resumed run
 import json
 import math
 import runpy
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from fake_llm_server import Reply
+from script_tools import read_scalars, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "appo_oni_nethack.py"
@@ -32,18 +32,8 @@ def oni():
 
 
 def run_script(monkeypatch, runs_dir, *argv):
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--runs-dir", str(runs_dir), *argv])
-    runpy.run_path(str(SCRIPT), run_name="__main__")
-    run_dir = max((p for p in Path(runs_dir).iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    run_dir = run_main(monkeypatch, SCRIPT, runs_dir, *argv)
     return run_dir, json.loads((run_dir / "summary.json").read_text())
-
-
-def scalars(run_dir):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir))
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
 def test_vtrace_on_policy_is_n_step_return(oni):
@@ -187,7 +177,7 @@ def test_annotator_unreachable_endpoint_never_raises(oni):
 def test_smoke_each_reward_model(monkeypatch, tmp_path, reward_model):
     run_dir, summary = run_script(monkeypatch, tmp_path, *tiny(), "--reward-model", reward_model)
     assert summary["global_step"] == 96 and summary["policy_versions"] == 3
-    tags = scalars(run_dir)
+    tags = read_scalars(run_dir)
     assert len(tags["losses/policy_loss"]) == 3 and all(math.isfinite(v) for v in tags["losses/value_loss"])
     assert "charts/policy_lag_mean" in tags and "llm/labels" in tags
     if reward_model != "none":

@@ -2,18 +2,16 @@
 VMAS rewards against the library's own, the scripted prey, the decomposition loss, LaRe's self-verification, the shipped
 LLM answers, a smoke run of every backend x scenario x reward model (in-process, tiny budgets, real updates) and resume."""
 
-import importlib.util
 import itertools
 import json
 import math
-import runpy
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from script_tools import load_script, read_scalars, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "ippo_lare_mpe.py"
@@ -36,26 +34,11 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def mpe():
-    spec = importlib.util.spec_from_file_location("ippo_lare_mpe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ippo_lare_mpe")
 
 
 def run_script(monkeypatch, tmp_path, *argv):
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--runs-dir", str(tmp_path), *argv])
-    runpy.run_path(str(SCRIPT), run_name="__main__")
-    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
-    return run_dir
-
-
-def scalars(run_dir):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir))
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+    return run_main(monkeypatch, SCRIPT, tmp_path, *argv)
 
 
 # Observations and environments
@@ -216,7 +199,7 @@ def test_smoke(backend, scenario, model, tmp_path, monkeypatch):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["reward_model"] == model and summary["steps"] == 20 and summary["updates"] == 2
     assert [s for s, _ in summary["evals"]] == [20] and math.isfinite(summary["final_eval_return"])
-    logged = scalars(run_dir)
+    logged = read_scalars(run_dir)
     for tag in ["charts/episodic_return", "losses/value_loss", "losses/policy_loss", "eval/episodic_return", "charts/SPS"]:
         assert logged[tag] and all(math.isfinite(v) for v in logged[tag]), tag
     if model in ("lare", "rd"):

@@ -1,6 +1,5 @@
 """algos/ppo_progresscounts_isaac.py: discretisation, counts, GAE, the shipped progress functions, smoke runs."""
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -9,15 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from script_tools import load_script, read_scalars
 
 import dexhands
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "ppo_progresscounts_isaac.py"
-spec = importlib.util.spec_from_file_location("ppo_progresscounts_isaac", SCRIPT)
-pc = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pc)
+pc = load_script("ppo_progresscounts_isaac")
 
 SUPPORTED_TASKS = sorted(p.name for p in (ROOT / "llm_outputs" / "progresscounts").iterdir() if p.is_dir())
 REWARDS = ["progresscounts", "sparse", "dense", "progress-as-reward", "simhash-counts"]
@@ -120,12 +117,6 @@ def test_shipped_progress_functions_load_and_run_on_the_task_state(task):
             values, directions = pc.stack_progress(fn, env.state)
             assert values.shape[0] == 3 and torch.isfinite(values).all()
             env.step(torch.rand(3, env.act_dim) * 2 - 1)
-
-
-def read_scalars(run_dir: Path) -> dict[str, list[float]]:
-    acc = EventAccumulator(str(run_dir))
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
 @pytest.mark.parametrize("task", SUPPORTED_TASKS)

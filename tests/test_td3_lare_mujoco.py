@@ -2,12 +2,9 @@
 losses, the decoder's fit, LaRe's self-verification loop, the shipped LLM answers, and a smoke run of every reward model
 on every task (in-process, tiny budgets, real updates)."""
 
-import importlib.util
 import itertools
 import json
 import math
-import runpy
-import sys
 import warnings
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
+from script_tools import load_script, read_scalars, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "td3_lare_mujoco.py"
@@ -36,26 +34,11 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def lare():
-    spec = importlib.util.spec_from_file_location("td3_lare_mujoco", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # gym.make re-creates wrappers by module name (check_env does)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("td3_lare_mujoco")
 
 
 def run_script(monkeypatch, tmp_path, *argv):
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--runs-dir", str(tmp_path), *argv])
-    runpy.run_path(str(SCRIPT), run_name="__main__")
-    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
-    return run_dir
-
-
-def scalars(run_dir):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir))
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+    return run_main(monkeypatch, SCRIPT, tmp_path, *argv)
 
 
 # Episodic reward wrapper
@@ -258,7 +241,7 @@ def test_smoke(env_id, model, tmp_path, monkeypatch):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["reward_model"] == model and summary["steps"] == 300
     assert [s for s, _ in summary["evals"]] == [200, 300] and math.isfinite(summary["final_eval_return"])
-    logged = scalars(run_dir)
+    logged = read_scalars(run_dir)
     for tag in ["charts/episodic_return", "losses/qf1_loss", "losses/actor_loss", "eval/episodic_return", "charts/SPS"]:
         assert logged[tag] and all(math.isfinite(v) for v in logged[tag]), tag
     if model in ("lare", "rd", "rrd", "rrd-unbiased"):
