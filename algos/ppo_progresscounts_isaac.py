@@ -454,7 +454,8 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             t1 = time.time()
             sim_time += t1 - t0
 
-            # The sparse task reward: 1 on the step where the episode's success flag first becomes true.
+            # The sparse task reward: the increase of the episode's success value (1 when a binary success latches;
+            # PushBlock's graded 0/0.5/1 and ReOrientation's goal count give their increments).
             success = info["success"].float()
             sparse = (success - prev_success).clamp(min=0.0)
             if args.reward == "dense":
