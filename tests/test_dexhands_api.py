@@ -20,6 +20,8 @@ EXPECTED = {  # task: (obs_dim, act_dim, episode_length), from the Bi-DexHands c
     "ShadowHandPushBlock": (428, 52, 125),
     "ShadowHandBlockStack": (428, 52, 250),
     "ShadowHandReOrientation": (422, 40, 600),
+    "ShadowHandScissors": (417, 52, 150),
+    "ShadowHandPen": (417, 52, 125),
 }
 
 

@@ -81,3 +81,26 @@ def test_scripted_push_reaches_success(task):
         assert not terminated.any()
         reached |= info["success"].bool()
     assert reached.all()
+
+
+def _close_from_outside_action(state, step) -> torch.Tensor:
+    """Scripted DoorCloseOutward: round the frame posts (tips at |y| = 0.52), then along the open leaves' outer faces
+    to 0.3 m behind the door plane, then push the leaves shut (towards the door's centre line). The fingersums stay
+    under the task's reset limit of 3 all along: a push from outside, no hooking of the knobs needed."""
+    actions = torch.zeros(state["object_pos"].shape[0], 52)
+    for i, (side, sign) in enumerate((("right", 1.0), ("left", -1.0))):
+        tips = torch.stack([state[f"{side}_hand_{f}_pos"] for f in ("ff", "mf", "rf")], 1).mean(1)
+        x, y = (0.12, 0.52) if step < 25 else (-0.3, 0.52) if step < 50 else (-0.3, 0.25)
+        actions[:, 26 * i:26 * i + 3] = (10 * (torch.tensor([x, y * sign, 0.7]) - tips)).clamp(-1, 1)
+    return actions
+
+
+def test_scripted_push_from_outside_closes_the_outward_door():
+    env = dexhands.make("ShadowHandDoorCloseOutward", 2, num_threads=1)
+    env.reset()
+    for step in range(80):
+        _, _, terminated, _, info = env.step(_close_from_outside_action(env.state, step))
+        assert not terminated.any()
+        if info["success"].all():
+            break
+    assert info["success"].all() and (info["final_state"]["object_dof_pos"] < 1.2).all()

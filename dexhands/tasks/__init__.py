@@ -3,10 +3,15 @@
 from dexhands.tasks.base import TaskConfig
 from dexhands.tasks.blocks import BLOCK_TASKS
 from dexhands.tasks.doors import DOOR_TASKS
+from dexhands.tasks.pen import PEN
 from dexhands.tasks.reorientation import RE_ORIENTATION
+from dexhands.tasks.scissors import SCISSORS
 from dexhands.tasks.switch import ARTICULATED_TASKS
 from dexhands.tasks.throwing import THROWING_TASKS
 
-TASK_CONFIGS: dict[str, TaskConfig] = {task.name: task for task in (*THROWING_TASKS, *ARTICULATED_TASKS, *DOOR_TASKS, *BLOCK_TASKS, RE_ORIENTATION)}
+TASK_CONFIGS: dict[str, TaskConfig] = {
+    task.name: task
+    for task in (*THROWING_TASKS, *ARTICULATED_TASKS, *DOOR_TASKS, *BLOCK_TASKS, RE_ORIENTATION, SCISSORS, PEN)
+}
 
 __all__ = ["TASK_CONFIGS", "TaskConfig"]

@@ -16,7 +16,9 @@ start position into the velocity buffer too); at the open limit this only pushes
 Geometry check (`test_dexhands_doors.py`): |Δy| = 0.067 closed and 0.767 fully open in both orientations
 (reference measurement: 0.067 closed, 0.93 inward / 0.77 outward open; a rigid turn about y cannot change |Δy|,
 so one door asset cannot give both open values: ours matches the outward one). The success thresholds (0.5)
-are reachable either way. Door hinges: no drive (the original's drive mode is NONE), damping 0.1.
+are reachable either way. Scripted solvability checks (`test_dexhands_doors.py`): OpenOutward and CloseInward by
+pushing the leaves near the handles; CloseOutward by pushing the open leaves' outer faces from beside the frame.
+Door hinges: no drive (the original's drive mode is NONE), damping 0.1.
 """
 
 from __future__ import annotations
