@@ -1,0 +1,6 @@
+def compute_progress(state):
+    # The hand farther from its handle decides the grasp sub-task; then body and cap move apart.
+    grasp = torch.maximum(closest_fingertip_distance(state["fingertip_pos"], state["pen_right_handle_pos"]),
+                          closest_fingertip_distance(state["fingertip_another_pos"], state["pen_left_handle_pos"]))
+    apart = distance(state["pen_right_handle_pos"], state["pen_left_handle_pos"])
+    return [grasp, apart], [-1, 1]
