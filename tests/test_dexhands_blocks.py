@@ -91,3 +91,45 @@ def test_scripted_push_reaches_full_success():
         assert not terminated.any()
         best = torch.maximum(best, info["success"])
     assert best.eq(1.0).all()
+
+
+def _tip_centre(state, side, fingers=("ff", "mf", "rf", "lf", "th")) -> torch.Tensor:
+    return torch.stack([state[f"{side}_hand_{f}_pos"] for f in fingers], 1).mean(1)
+
+
+def test_short_grasp_search_stacks_once():
+    """BlockStack solvability by a short random search over left-hand grasps (fixed seed, one batch of envs).
+
+    Every env runs the same script except the left hand's 20 finger targets (one set while approaching, one while
+    closing and lifting) and its fingertip-centre offset from the cube: the right hand pushes its cube to y ≈ 0.05
+    (within 7 cm of the bottom target); the left hand's fingertip centre goes to its cube, the fingers close, and the
+    hand carries the cube up 7.5 cm and 6.5 cm towards the centre. Fingertip-centre control keeps both fingersums
+    under the 0.75 reset limit; only envs that never ended count, so a success is a latched stack in one episode.
+    """
+    n = 64
+    gen = torch.Generator().manual_seed(0)
+    uniform = lambda *shape: 2 * torch.rand(*shape, generator=gen) - 1  # noqa: E731
+    offset = uniform(n, 3) * torch.tensor([0.03, 0.03, 0.02]) + torch.tensor([0.0, 0.0, 0.02])
+    open_fingers, closed_fingers = uniform(n, 20), uniform(n, 20)
+    lift = torch.tensor([0.0, -0.035, 0.70]) + uniform(n, 3) * torch.tensor([0.0, 0.01, 0.02])
+    env = dexhands.make("ShadowHandBlockStack", n, num_threads=4)
+    env.reset()
+    alive = torch.ones(n, dtype=torch.bool)
+    stacked = torch.zeros(n, dtype=torch.bool)
+    for step in range(110):
+        state = env.state
+        actions = torch.zeros(n, 52)
+        block = state["block_right_handle_pos"]
+        if step < 20:
+            target = block + torch.tensor([0.0, 0.05, 0.0])  # fingertips behind the right cube (+y side)
+        else:
+            target = torch.tensor([0.0, 0.1 if step < 40 else 0.078, 0.625])  # down to the table, push to -y
+        actions[:, 0:3] = (10 * (target - _tip_centre(state, "right", ("ff", "mf", "rf")))).clamp(-1, 1)
+        target = (state["block_left_handle_pos"] if step < 50 else lift) + offset
+        actions[:, 26:29] = (10 * (target - _tip_centre(state, "left"))).clamp(-1, 1)
+        actions[:, 32:52] = open_fingers if step < 30 else closed_fingers
+        _, _, _, _, info = env.step(actions)
+        alive &= ~info["episode_end"]
+        stacked |= alive & info["success"].bool()
+    assert stacked.any()
+    assert stacked.sum() < n  # the grasp matters: not every finger setting lifts the cube
