@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from script_tools import load_script, read_scalars, run_main
+from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "ippo_lare_mpe.py"
@@ -22,14 +22,6 @@ MODELS = ["lare", "rd", "none", "dense"]
 TINY = ["--num-envs", "2", "--episode-length", "5", "--total-timesteps", "20", "--update-epochs", "2",
         "--num-minibatches", "2", "--eval-frequency", "2", "--eval-episodes", "2", "--reward-frequency", "1",
         "--reward-gradient-steps", "2", "--reward-batch-episodes", "4"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

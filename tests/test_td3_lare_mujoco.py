@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
-from script_tools import load_script, read_scalars, run_main
+from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "td3_lare_mujoco.py"
@@ -21,15 +21,6 @@ ENVS = ["Reacher-v5", "HalfCheetah-v5", "Walker2d-v5", "HumanoidStandup-v5"]
 MODELS = ["lare", "rd", "rrd", "rrd-unbiased", "ircr", "none", "dense"]
 TINY = ["--total-timesteps", "300", "--learning-starts", "100", "--batch-size", "32", "--rrd-k", "8",
         "--eval-frequency", "200", "--eval-episodes", "1"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny networks on a shared 2-core machine: a second thread only adds contention.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

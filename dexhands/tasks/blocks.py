@@ -37,7 +37,7 @@ import torch
 from dexhands.props import add_table
 from dexhands.scene import HandPose, SceneLayout
 from dexhands.tasks.base import VEL_OBS_SCALE, TaskConfig
-from dexhands.tasks.common import PI, fingertip_distance_sum
+from dexhands.tasks.common import PALMS_DOWN_LEFT, PALMS_DOWN_RIGHT, PI, fingertip_distance_sum
 
 PUSH_GOALS = {"right": (-0.2, 0.2, 0.625), "left": (-0.2, -0.2, 0.625)}
 STACK_TOP = (0.0, 0.0, 0.675)  # target of the left block
@@ -145,7 +145,7 @@ def _block_layout(right: HandPose, left: HandPose, blocks, goals, table, density
 
 PUSH_BLOCK = PushBlockTask(
     name="ShadowHandPushBlock",
-    layout=_block_layout(HandPose((0.55, 0.2, 0.8), (PI, 0, 1.57)), HandPose((0.55, -0.2, 0.8), (PI, 0, 1.57)),
+    layout=_block_layout(PALMS_DOWN_RIGHT, PALMS_DOWN_LEFT,
                          blocks=((0.0, 0.2, 0.625), (0.0, -0.2, 0.625)),
                          goals=(PUSH_GOALS["right"], PUSH_GOALS["left"]), table=(1.0, 1.0, 0.6), density=1000.0,
                          camera=((-0.75, 0.0, 1.25), (0, -1, 0, 0.55, 0, 0.835))),

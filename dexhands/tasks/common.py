@@ -5,9 +5,12 @@ from __future__ import annotations
 import torch
 
 from dexhands.rotations import quat_apply
-from dexhands.scene import FINGERTIPS
+from dexhands.scene import FINGERTIPS, HandPose
 
 PI = 3.14159  # the original configs write π with 5 decimals
+# The palms-down pose over a table shared by Switch, PushBlock, Scissors and Pen (fingers towards -x).
+PALMS_DOWN_RIGHT = HandPose((0.55, 0.2, 0.8), (PI, 0, 1.57))
+PALMS_DOWN_LEFT = HandPose((0.55, -0.2, 0.8), (PI, 0, 1.57))
 
 
 def link_point(body: dict[str, torch.Tensor], offset: tuple[float, float, float]) -> torch.Tensor:

@@ -28,9 +28,9 @@ import torch
 
 from dexhands.props import add_table
 from dexhands.rotations import isaac_euler_to_wxyz
-from dexhands.scene import HandPose, SceneLayout
+from dexhands.scene import SceneLayout
 from dexhands.tasks.base import VEL_OBS_SCALE, TaskConfig
-from dexhands.tasks.common import PI, fingertip_distance_sum, link_point, set_object_state
+from dexhands.tasks.common import PALMS_DOWN_LEFT, PALMS_DOWN_RIGHT, fingertip_distance_sum, link_point, set_object_state
 from dexhands.tool_props import PEN_KEYPOINTS, PEN_RADIUS, add_pen, pen_local
 
 PEN_POS = (0.0, 0.0, 0.6 + PEN_RADIUS)
@@ -77,8 +77,8 @@ class PenTask(TaskConfig):
 PEN = PenTask(
     name="ShadowHandPen",
     layout=SceneLayout(
-        right=HandPose((0.55, 0.2, 0.8), (PI, 0, 1.57)),
-        left=HandPose((0.55, -0.2, 0.8), (PI, 0, 1.57)),
+        right=PALMS_DOWN_RIGHT,
+        left=PALMS_DOWN_LEFT,
         free_base=True,
         object_starts=(),
         goal_starts=(),

@@ -26,9 +26,9 @@ from functools import partial
 import torch
 
 from dexhands.props import add_table
-from dexhands.scene import HandPose, SceneLayout
+from dexhands.scene import SceneLayout
 from dexhands.tasks.base import VEL_OBS_SCALE, TaskConfig
-from dexhands.tasks.common import PI, fingertip_distance_sum, link_point, set_object_state
+from dexhands.tasks.common import PALMS_DOWN_LEFT, PALMS_DOWN_RIGHT, fingertip_distance_sum, link_point, set_object_state
 from dexhands.tool_props import SCISSORS_KEYPOINTS, SCISSORS_LEG_THICKNESS, add_scissors
 
 SCISSORS_POS = (0.0, 0.0, 0.6 + SCISSORS_LEG_THICKNESS)
@@ -78,8 +78,8 @@ class ScissorsTask(TaskConfig):
 SCISSORS = ScissorsTask(
     name="ShadowHandScissors",
     layout=SceneLayout(
-        right=HandPose((0.55, 0.2, 0.8), (PI, 0, 1.57)),
-        left=HandPose((0.55, -0.2, 0.8), (PI, 0, 1.57)),
+        right=PALMS_DOWN_RIGHT,
+        left=PALMS_DOWN_LEFT,
         free_base=True,
         object_starts=(),
         goal_starts=(),

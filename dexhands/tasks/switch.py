@@ -34,9 +34,9 @@ from functools import partial
 import torch
 
 from dexhands.props import SWITCH_KEYPOINT, SWITCH_RANGE, add_switch, add_table
-from dexhands.scene import HandPose, SceneLayout
+from dexhands.scene import SceneLayout
 from dexhands.tasks.base import VEL_OBS_SCALE, TaskConfig
-from dexhands.tasks.common import PI, fingertip_distance_sum, link_point, set_object_state
+from dexhands.tasks.common import PALMS_DOWN_LEFT, PALMS_DOWN_RIGHT, fingertip_distance_sum, link_point, set_object_state
 
 SWITCH_POS = {"right": (0.0, 0.2, 0.65), "left": (0.0, -0.2, 0.65)}
 PRESSED_FRACTION = 0.8  # success: both hinges at or beyond this fraction of their range
@@ -86,8 +86,8 @@ class SwitchTask(TaskConfig):
 SWITCH = SwitchTask(
     name="ShadowHandSwitch",
     layout=SceneLayout(
-        right=HandPose((0.55, 0.2, 0.8), (PI, 0, 1.57)),
-        left=HandPose((0.55, -0.2, 0.8), (PI, 0, 1.57)),
+        right=PALMS_DOWN_RIGHT,
+        left=PALMS_DOWN_LEFT,
         free_base=True,
         object_starts=(),
         goal_starts=(),
