@@ -837,7 +837,8 @@ def main(args: Args):
 
     start_time, start_step = time.time(), global_step
     returns_window, lag_window = deque(maxlen=100), deque(maxlen=100)
-    summary = {"episodic_returns": []}
+    summary = {"episodic_returns": [], "history": []}
+    success_window, depth_window = deque(maxlen=100), deque(maxlen=100)
     next_ckpt = global_step + args.checkpoint_frequency
     pbar = tqdm(total=args.total_timesteps, initial=global_step, unit="step", dynamic_ncols=True)
     learner_version = version_start
@@ -907,10 +908,16 @@ def main(args: Args):
                 episodes += 1
                 returns_window.append(ep["return"])
                 summary["episodic_returns"].append(ep["return"])
+                success_window.append(ep["success"])
+                depth_window.append(ep["depth"])
                 writer.add_scalar("charts/episodic_return", ep["return"], global_step)
                 writer.add_scalar("charts/episodic_length", ep["length"], global_step)
                 writer.add_scalar("charts/episodic_max_depth", ep["depth"], global_step)
                 writer.add_scalar("charts/episodic_success", ep["success"], global_step)
+            if returns_window:  # learning curve for the benchmark report: running means over the last 100 episodes
+                summary["history"].append({"step": global_step, "episodic_return": float(np.mean(returns_window)),
+                                           "success_rate": float(np.mean(success_window)),
+                                           "max_depth": float(np.mean(depth_window))})
             lag_window.extend(policy_lag.tolist())
             sps = int((global_step - start_step) / (time.time() - start_time))
             for k, v in metrics.items():
@@ -949,11 +956,13 @@ def main(args: Args):
         "task": args.task, "reward_model": args.reward_model, "seed": args.seed, "global_step": global_step,
         "extrinsic_reward_coeff": ext_coeff, "llm_reward_coeff": llm_coeff, "episodes": episodes,
         "mean_return_last100": float(np.mean(returns_window)) if returns_window else None,
+        "success_rate_last100": float(np.mean(success_window)) if success_window else None,
+        "max_depth_last100": float(np.mean(depth_window)) if depth_window else None,
         "sps": (global_step - start_step) / max(elapsed, 1e-9), "policy_lag_mean": float(np.mean(lag_window)) if lag_window else 0.0,
         "policy_versions": learner_version, "labels": len(annotator.labels), "labels_helpful": sum(annotator.labels.values()),
         "preferences": len(annotator.preferences),
         "llm_requests": annotator.requests, "llm_failures": annotator.failures, "llm_mode": args.llm_mode,
-        "wall_time_s": elapsed, "episodic_returns": summary["episodic_returns"],
+        "wall_time_s": elapsed, "episodic_returns": summary["episodic_returns"], "history": summary["history"],
     }
     (run_dir / "summary.json").write_text(json.dumps(result, indent=1) + "\n")
     writer.close()

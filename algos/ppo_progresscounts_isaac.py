@@ -54,6 +54,8 @@ class Args:
     """iterations between checkpoints when `save_model` is set"""
     resume: str | None = None
     """path of a checkpoint to resume from (its run folder is reused)"""
+    runs_dir: str = "runs"
+    """the folder that receives this run's folder"""
 
     # Algorithm specific arguments
     task: str = "ShadowHandSwitch"
@@ -616,7 +618,7 @@ if __name__ == "__main__":
         run_dir = Path(args.resume).resolve().parent
     else:
         run_name = f"{args.task}__{args.exp_name}__{args.reward}__{args.seed}__{int(time.time())}"
-        run_dir = Path("runs") / run_name
+        run_dir = Path(args.runs_dir) / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(asdict(args), indent=2))
     if args.track:

@@ -62,20 +62,29 @@ def add_switch(spec: mujoco.MjSpec, name: str, pos: tuple[float, float, float]) 
     spec.add_exclude(bodyname1=name, bodyname2=f"{name}_toggle")  # see EXCLUDED
 
 
-# Double door (PartNet, used by the four door tasks): frame plus two leaves on vertical hinges of 0-π/2 whose knobs
-# stick out 0.04 m from the leaf on the door's +x side. The hinge lines sit 0.4235 m from the centre: with the
-# keypoints 0.39 m from them the handles are 0.067 m apart closed (the reference's measurement), so the door is
-# 0.93 m wide. The reference's other extent, 1.76 m, can be neither the width (the handles would then open far
-# wider than measured) nor the height (the leaves would cross the floor from a centre at 0.7 m and jam there),
-# so the door is 0.93 m tall, 0.18 m deep. In the door's own frame both leaves swing towards -x when opened.
+# Double door (PartNet, used by the four door tasks): frame plus two leaves on vertical hinges of 0-π/2, each leaf with
+# a pull handle on both faces, as the PartNet door has (per leaf one "Door Handle Fixed Part" mesh on each face: a
+# vertical bar 0.15 m long standing 0.036 m off the 0.017 m glass, near the leaf's free edge). The hinge lines sit
+# 0.4235 m from the centre: with the keypoints 0.39 m from them the handles are 0.067 m apart closed (the reference's
+# measurement), so the door is 0.93 m wide. The reference's other extent, 1.76 m, can be neither the width (the
+# handles would then open far wider than measured) nor the height (the leaves would cross the floor from a centre at
+# 0.7 m and jam there), so the door is 0.93 m tall, 0.18 m deep. In the door's own frame both leaves swing towards -x
+# when opened.
 DOOR_SIZE = (0.18, 0.93, 0.93)
 DOOR_HINGE_Y = 0.4235
 DOOR_LEAF_THICKNESS = 0.04
 DOOR_LEAF_FRAME_Z = 0.5  # leaf frame origin on the hinge line, 0.5 m above the door centre
 # Keypoint in the leaf frame (door-aligned at angle 0): the original's (∓0.39 local x, -0.5 local y, ±0.04 local z)
-# with its PartNet y-up leaf axes renamed to the door's: 0.39 m across the leaf, 0.5 m down, 0.04 m out (the knob).
+# with its PartNet y-up leaf axes renamed to the door's: 0.39 m across the leaf, 0.5 m down, 0.04 m out of the leaf's
+# centre plane on the +x face, inside the grip of that face's handle. The original picks the face by the sign of the
+# 0.04: the face towards the hands in every task, so the Inward tasks (door turned about y) use -x (`doors.py`).
 DOOR_KEYPOINTS = {"right": (0.04, -0.39, -0.5), "left": (0.04, 0.39, -0.5)}
 DOOR_RANGE = 1.5708
+# Pull handle (one per face): a bar of radius 0.008 m, 0.06 m from the leaf's centre plane, on two standoffs 0.135 m
+# apart, so a finger (≈0.017 m thick) fits in the 0.032 m between bar and leaf face and can hook round the bar.
+DOOR_HANDLE_BAR_X = 0.06
+DOOR_HANDLE_RADIUS = 0.008
+DOOR_HANDLE_HALF_SPAN = 0.0675
 
 
 def add_door(spec: mujoco.MjSpec, pos: tuple[float, float, float], quat: list[float]) -> None:
@@ -99,6 +108,20 @@ def add_door(spec: mujoco.MjSpec, pos: tuple[float, float, float], quat: list[fl
         half_width = DOOR_HINGE_Y / 2 - 0.002
         leaf.add_geom(type=BOX, size=[DOOR_LEAF_THICKNESS / 2, half_width, leaf_height / 2], density=300,
                       pos=[0, -sign * (half_width + 0.002), -DOOR_LEAF_FRAME_Z - 0.04], rgba=[0.8, 0.65, 0.45, 1])
-        knob = DOOR_KEYPOINTS[side]
-        leaf.add_geom(type=BOX, size=[0.02, 0.015, 0.04], pos=list(knob), rgba=[0.7, 0.7, 0.72, 1])
+        _add_pull_handles(leaf, DOOR_KEYPOINTS[side])
         spec.add_exclude(bodyname1="door", bodyname2=f"door_{side}_leaf")  # see EXCLUDED
+
+
+def _add_pull_handles(leaf: mujoco.MjsBody, keypoint: tuple[float, float, float]) -> None:
+    """A bar on two standoffs on each face of the leaf, centred (y, z) on the keypoint."""
+    _, y, z = keypoint
+    face = DOOR_LEAF_THICKNESS / 2
+    metal = [0.7, 0.7, 0.72, 1]
+    for out in (1, -1):
+        bar_x = out * DOOR_HANDLE_BAR_X
+        leaf.add_geom(type=mujoco.mjtGeom.mjGEOM_CAPSULE, size=[DOOR_HANDLE_RADIUS, 0, 0], rgba=metal,
+                      fromto=[bar_x, y, z - DOOR_HANDLE_HALF_SPAN, bar_x, y, z + DOOR_HANDLE_HALF_SPAN])
+        standoff = (DOOR_HANDLE_BAR_X - face) / 2
+        for end in (1, -1):
+            leaf.add_geom(type=BOX, size=[standoff, DOOR_HANDLE_RADIUS, DOOR_HANDLE_RADIUS], rgba=metal,
+                          pos=[out * (face + standoff), y, z + end * DOOR_HANDLE_HALF_SPAN])

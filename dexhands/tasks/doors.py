@@ -1,9 +1,11 @@
 """The four door tasks: open or close a double door, one hand on each leaf's handle.
 
-One primitive double door (`dexhands.props.add_door`) at (0, 0, 0.7); Outward tasks place it as is (its leaves
-swing away from the hands, which stand on its +x side), Inward tasks turn it by Isaac euler (0, π, 0), so the
-leaves swing towards the hands and the knobs face away from them. Keypoints ("handles") are the knob points of
-each leaf; y_R, y_L their y coordinates; fingersum as in the other manipulation tasks.
+One primitive double door (`dexhands.props.add_door`) at (0, 0, 0.7) with a bar pull handle on both faces of each
+leaf; Outward tasks place it as is (its leaves swing away from the hands, which stand on its +x side), Inward tasks
+turn it by Isaac euler (0, π, 0), so the leaves swing towards the hands. Keypoints ("handles") are each leaf's
+handle point on the face towards the hands (the original flips the sign of its 0.04 local-z offset between the
+Inward and Outward task files to get this); y_R, y_L their y coordinates; fingersum as in the other manipulation
+tasks.
 
 | task | start | reward | success | reset |
 |---|---|---|---|---|
@@ -13,11 +15,22 @@ each leaf; y_R, y_L their y coordinates; fingersum as in the other manipulation 
 
 Quirk kept: the close tasks also set the hinge *velocity* to 1.57 rad/s at reset (the original writes the
 start position into the velocity buffer too); at the open limit this only pushes the leaves into their stop.
-Geometry check (`test_dexhands_doors.py`): |Δy| = 0.067 closed and 0.767 fully open in both orientations
-(reference measurement: 0.067 closed, 0.93 inward / 0.77 outward open; a rigid turn about y cannot change |Δy|,
-so one door asset cannot give both open values: ours matches the outward one). The success thresholds (0.5)
-are reachable either way. Scripted solvability checks (`test_dexhands_doors.py`): OpenOutward and CloseInward by
-pushing the leaves near the handles; CloseOutward by pushing the open leaves' outer faces from beside the frame.
+Geometry check (`test_dexhands_doors.py`): |Δy| = 0.067 closed in both orientations, 0.927 fully open inward and
+0.767 outward (reference measurement: 0.067, 0.93, 0.77): the keypoint sits 0.04 m out on the hands' face, which
+at 90° lies 0.04 m beyond the hinge line, away from the centre (inward), or 0.04 m short of it (outward).
+
+Handles, changed after DoorOpenInward proved unsolvable: the door used to have one knob per leaf, on the door's +x
+face, and the same keypoints for both orientations, so the Inward keypoints sat behind the 0.04 m leaves (the knobs
+on the far side, 4 mm between the closed leaves): the hands could only push the leaves shut, and reaching over a
+leaf to the knob costs a fingersum above the 1.5 reset. The original's PartNet door has four "Door Handle Fixed
+Part" meshes, one per face of each leaf (vertical bars 0.15 m long, 0.036 m off the glass), and its Inward files
+use +0.04 local z where the Outward files use -0.04, i.e. the handle on the hands' side in all four tasks (this
+also explains the reference's different open gaps, 0.93 vs 0.77, which one keypoint per leaf could not give). So
+each leaf now has a bar pull handle on both faces and the Inward keypoints are on the -x face of the door frame.
+Scripted solvability checks (`test_dexhands_doors.py`): OpenOutward and CloseInward by pushing the leaves near the
+handles; CloseOutward by pushing the open leaves' outer faces from beside the frame; OpenInward by hooking the four
+fingers round the bars and pulling them along the leaves' swing while the hands turn with the leaves (success at
+step 184 of 250, |Δy| 0.50 at 1.0 rad, fingersums 0.19-0.20).
 Door hinges: no drive (the original's drive mode is NONE), damping 0.1.
 """
 
@@ -41,13 +54,15 @@ OPEN = 1.57
 @dataclass(frozen=True)
 class DoorTask(TaskConfig):
     close: bool = False  # close tasks: reward and success for bringing the handles together
+    inward: bool = False  # door turned about y: the keypoints are on the leaves' other face (towards the hands)
     reward_offset: float = 2.0
     reset_fingersum: float = 1.5
 
     def add_task_state(self, state, bodies, joint_pos, joint_vel) -> None:
         set_object_state(state, bodies["door"])
         for side in ("right", "left"):
-            state[f"door_{side}_handle_pos"] = link_point(bodies[f"door_{side}_leaf"], DOOR_KEYPOINTS[side])
+            x, y, z = DOOR_KEYPOINTS[side]
+            state[f"door_{side}_handle_pos"] = link_point(bodies[f"door_{side}_leaf"], (-x if self.inward else x, y, z))
         state["object_dof_pos"] = joint_pos
         state["object_dof_vel"] = joint_vel
 
@@ -98,7 +113,7 @@ def _door_layout(inward: bool, hand_xy: tuple[float, float]) -> SceneLayout:
 
 def _door_task(name: str, inward: bool, close: bool, hand_xy=(0.55, 0.2), **kwargs) -> DoorTask:
     verb = "close" if close else "open"
-    swing = "towards the hands (knobs on the far side)" if inward else "away from the hands"
+    swing = "towards the hands" if inward else "away from the hands"
     return DoorTask(
         name=name,
         layout=_door_layout(inward, hand_xy),
@@ -110,6 +125,7 @@ def _door_task(name: str, inward: bool, close: bool, hand_xy=(0.55, 0.2), **kwar
         object_dof_start=(OPEN, OPEN) if close else (0.0, 0.0),
         object_dof_start_vel=(OPEN, OPEN) if close else (),
         close=close,
+        inward=inward,
         description=f"Two free-moving hands, palms facing each other, fingers pointing at a double door whose leaves "
         f"swing {swing}; the door starts {'open' if close else 'closed'} and the hands, one on each leaf's handle, "
         f"must {verb} it.",

@@ -1,0 +1,92 @@
+"""The benchmark's experiments: which script, which tasks, which arms are compared, and what each budget means.
+
+One table serves both the sweep runner (`sweep.py`) and the report (`report.py`), so the report always knows
+how a run folder was produced. A budget is a set of command-line flags:
+
+- `smoke`: a few iterations, only to check that everything runs;
+- `cpu`: the largest budget the project's 2-core reference machine finishes in reasonable time (stated per
+  experiment below, and in the README next to the numbers it produced);
+- `paper`: the papers' settings, for a GPU machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PaperNumber:
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Experiment:
+    script: str
+    """path of the training script, relative to the repository root"""
+    tasks: tuple[str, ...]
+    variants: dict[str, tuple[str, ...]]
+    """arm name -> the flags that select it"""
+    budgets: dict[str, tuple[str, ...]]
+    metric: str
+    """the headline number: a key of the run's summary.json"""
+    metric_label: str
+    curve: str
+    """the learning-curve value: a key of the entries of summary.json's `history`"""
+    curve_label: str
+    extra_metrics: tuple[str, ...] = ()
+    budget_notes: dict[str, str] = field(default_factory=dict)
+    paper: dict[tuple[str, str], PaperNumber] = field(default_factory=dict)
+    """(task, arm) -> the number the paper reports for the same metric"""
+    task_flag: str = "--task"
+
+
+_PC_SOURCE = "ProgressCounts paper, best of 4 progress functions, 5 seeds, 100M steps each [secondary sources]"
+
+EXPERIMENTS: dict[str, Experiment] = {
+    "progresscounts": Experiment(
+        script="algos/ppo_progresscounts_isaac.py",
+        tasks=("ShadowHandOver", "ShadowHandCatchUnderarm"),
+        variants={"sparse": ("--reward", "sparse"), "dense": ("--reward", "dense"),
+                  "progresscounts": ("--reward", "progresscounts")},
+        budgets={
+            "smoke": ("--num-envs", "16", "--hidden-sizes", "32", "32", "--total-timesteps", "2048", "--no-cuda"),
+            "cpu": ("--num-envs", "512", "--hidden-sizes", "256", "256", "128", "--total-timesteps", "1000000"),
+            "paper": ("--num-envs", "2048", "--total-timesteps", "100000000"),
+        },
+        budget_notes={
+            "cpu": "512 envs, policy/value MLPs [256, 256, 128], 1M env steps per run (1% of the papers' 100M), "
+                   "progress function sample 0 (no best-of-4 selection); all other PPO settings as in Bi-DexHands",
+            "paper": "2048 envs, MLPs [1024, 1024, 512], 100M env steps; add --select-best to train all 4 progress "
+                     "functions and keep the best, as the paper does",
+        },
+        metric="max_success_rate", metric_label="max success rate over training",
+        extra_metrics=("final_success_rate", "final_episodic_human_return", "sps"),
+        curve="success_rate", curve_label="success rate",
+        paper={("ShadowHandOver", "progresscounts"): PaperNumber(0.93, _PC_SOURCE),
+               ("ShadowHandCatchUnderarm", "progresscounts"): PaperNumber(0.76, _PC_SOURCE)},
+    ),
+    "oni": Experiment(
+        script="algos/appo_oni_nethack.py",
+        tasks=("NetHackScoreExtendedActions-v1", "NetHackStaircaseLvl3ExtendedActions-v1"),
+        variants={"none": ("--reward-model", "none"), "retrieval": ("--reward-model", "retrieval"),
+                  "classification": ("--reward-model", "classification")},
+        budgets={
+            "smoke": ("--total-timesteps", "2048", "--num-workers", "2", "--envs-per-worker", "2", "--rollout", "8",
+                      "--batch-size", "64", "--hidden-size", "32", "--no-cuda"),
+            "cpu": ("--total-timesteps", "200000"),
+            "paper": ("--total-timesteps", "2000000000"),
+        },
+        budget_notes={
+            "cpu": "200k env steps per run (0.01% of the paper's 2B), 2 actor processes x 8 envs, LSTM 256, labels "
+                   "replayed from the shipped reference label table (keyword rules, not an LLM)",
+            "paper": "2B env steps; the paper ran many more actors (sample-factory) and labelled with a live LLM",
+        },
+        metric="mean_return_last100", metric_label="mean episodic return over the last 100 episodes",
+        extra_metrics=("success_rate_last100", "max_depth_last100", "episodes", "labels", "sps"),
+        curve="episodic_return", curve_label="episodic return (running mean of 100 episodes)",
+    ),
+}

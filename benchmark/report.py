@@ -1,0 +1,166 @@
+"""Turns a sweep's run folders into tables, learning curves and a markdown report.
+
+Reads `<runs-root>/<budget>/<experiment>/<task>/<arm>/seed<k>/*/summary.json` (the newest finished run of each
+seed) and writes `benchmark/results/<budget>/<experiment>/`: `report.md` (mean and 95% bootstrap interval over
+seeds of the headline metric per task and arm, the paper's number beside it, the other metrics, throughput),
+`results.json` (every seed's numbers) and `<task>.png` (mean learning curve per arm, band = min..max over seeds).
+
+    python benchmark/report.py --experiments progresscounts --budget cpu
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import tyro
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from experiments import EXPERIMENTS, Experiment  # noqa: E402
+
+
+@dataclass
+class Args:
+    experiments: tuple[str, ...] = tuple(EXPERIMENTS)
+    """which experiments to report"""
+    budget: str = "cpu"
+    """the budget whose runs are read"""
+    runs_root: str = "benchmark/runs"
+    """where the sweep put its run folders"""
+    results_root: str = "benchmark/results"
+    """where the report goes"""
+    machine: str = ""
+    """a description of the machine that produced the runs, printed in the report"""
+
+
+def bootstrap_interval(values: list[float], confidence: float = 0.95, resamples: int = 10_000, seed: int = 0):
+    """Percentile bootstrap interval of the mean (with 3 seeds it mostly shows the spread; say so when quoting)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()), float(values.mean())
+    rng = np.random.default_rng(seed)
+    means = rng.choice(values, size=(resamples, len(values)), replace=True).mean(axis=1)
+    alpha = (1.0 - confidence) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def collect(exp_dir: Path) -> dict[str, dict[str, dict[int, dict]]]:
+    """task -> arm -> seed -> summary (the newest finished run in each seed folder)."""
+    found: dict[str, dict[str, dict[int, dict]]] = {}
+    for seed_dir in sorted(exp_dir.glob("*/*/seed*")):
+        summaries = sorted(seed_dir.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
+        if not summaries:
+            continue
+        task, arm, seed = seed_dir.parent.parent.name, seed_dir.parent.name, int(seed_dir.name[len("seed"):])
+        found.setdefault(task, {}).setdefault(arm, {})[seed] = json.loads(summaries[-1].read_text())
+    return found
+
+
+def mean_curve(histories: list[list[dict]], key: str, points: int = 100):
+    """Interpolates every seed's curve onto a common step grid (up to the shortest run)."""
+    curves = [(np.array([h["step"] for h in hist]), np.array([h[key] for h in hist], dtype=float))
+              for hist in histories if hist]
+    if not curves:
+        return None
+    end = min(steps[-1] for steps, _ in curves)
+    start = max(steps[0] for steps, _ in curves)
+    grid = np.linspace(start, end, points)
+    ys = np.stack([np.interp(grid, steps, values) for steps, values in curves])
+    return grid, ys.mean(axis=0), ys.min(axis=0), ys.max(axis=0)
+
+
+def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path: Path, title: str) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for arm in exp.variants:
+        if arm not in arms:
+            continue
+        curve = mean_curve([s.get("history", []) for s in arms[arm].values()], exp.curve)
+        if curve is None:
+            continue
+        grid, mean, low, high = curve
+        ax.plot(grid, mean, label=f"{arm} ({len(arms[arm])} seeds)")
+        ax.fill_between(grid, low, high, alpha=0.2)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(exp.curve_label)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
+    found = collect(Path(args.runs_root) / args.budget / name)
+    if not found:
+        print(f"{name}: no finished runs under {args.runs_root}/{args.budget}/{name}")
+        return None
+    out = Path(args.results_root) / args.budget / name
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [f"# {name}: budget `{args.budget}`", ""]
+    if args.budget in exp.budget_notes:
+        lines += [f"Budget: {exp.budget_notes[args.budget]}.", ""]
+    if args.machine:
+        lines += [f"Machine: {args.machine}.", ""]
+    lines += [f"Script: `{exp.script}`. Headline metric: {exp.metric_label} (`{exp.metric}` in summary.json), "
+              "mean over seeds with a 95% percentile-bootstrap interval of the mean (with 3 seeds the interval "
+              "mostly shows the spread).", ""]
+    lines += ["| task | arm | seeds | " + exp.metric + " (95% CI) | paper | " + " | ".join(exp.extra_metrics) + " |",
+              "|---|---|---|---|---|" + "---|" * len(exp.extra_metrics)]
+    results, sources = {}, set()
+    for task in exp.tasks:
+        arms = found.get(task, {})
+        for arm in exp.variants:
+            seeds = arms.get(arm, {})
+            if not seeds:
+                continue
+            values = [s[exp.metric] for s in seeds.values()]
+            low, high = bootstrap_interval(values)
+            extras = {m: [s.get(m) for s in seeds.values()] for m in exp.extra_metrics}
+            extra_means = [None if any(v is None for v in vs) else float(np.mean(vs)) for vs in extras.values()]
+            paper = exp.paper.get((task, arm))
+            if paper:
+                sources.add(paper.source)
+            lines.append(f"| {task} | {arm} | {len(seeds)} | {np.mean(values):.3f} ({low:.3f}–{high:.3f}) | "
+                         f"{fmt(paper.value) if paper else '–'} | " + " | ".join(fmt(v) for v in extra_means) + " |")
+            results.setdefault(task, {})[arm] = {"seeds": {str(k): {m: s.get(m) for m in (exp.metric, *exp.extra_metrics)}
+                                                           for k, s in sorted(seeds.items())},
+                                                 "mean": float(np.mean(values)), "ci95": [low, high],
+                                                 "paper": paper.value if paper else None}
+    if sources:
+        lines += ["", "Paper numbers: " + "; ".join(sorted(sources)) + "."]
+    lines.append("")
+    for task in exp.tasks:
+        if found.get(task):
+            plot_task(exp, task, found[task], out / f"{task}.png", f"{task} ({args.budget} budget)")
+            lines += [f"![{task}]({task}.png)", ""]
+    (out / "report.md").write_text("\n".join(lines).rstrip() + "\n")
+    (out / "results.json").write_text(json.dumps({"experiment": name, "budget": args.budget, "results": results}, indent=2))
+    print(f"{name}: wrote {out / 'report.md'}")
+    return out
+
+
+def main(args: Args) -> int:
+    for name in args.experiments:
+        if name not in EXPERIMENTS:
+            raise SystemExit(f"unknown experiment {name!r}; choose from: {', '.join(EXPERIMENTS)}")
+        report_experiment(name, EXPERIMENTS[name], args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(tyro.cli(Args)))

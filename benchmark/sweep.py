@@ -1,0 +1,115 @@
+"""Runs experiments x tasks x arms x seeds at a named budget, one subprocess per run.
+
+Each run gets its own folder `<runs-root>/<budget>/<experiment>/<task>/<arm>/seed<k>/` (the training script
+puts its timestamped run folder inside, with its log in `log.txt` next to it). A run counts as finished when its
+folder holds a `summary.json`; finished runs are skipped, so an interrupted sweep resumes where it stopped.
+
+    python benchmark/sweep.py --experiments progresscounts --budget cpu --seeds 1 2 3
+    python benchmark/sweep.py --experiments progresscounts --budget smoke --dry-run
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import tyro
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from experiments import EXPERIMENTS, REPO  # noqa: E402
+
+
+@dataclass
+class Args:
+    experiments: tuple[str, ...] = tuple(EXPERIMENTS)
+    """which experiments to run"""
+    budget: str = "cpu"
+    """smoke, cpu or paper (see benchmark/experiments.py)"""
+    tasks: tuple[str, ...] = ()
+    """restrict to these tasks (default: each experiment's own list)"""
+    variants: tuple[str, ...] = ()
+    """restrict to these arms (default: all)"""
+    seeds: tuple[int, ...] = (1, 2, 3)
+    """the seeds"""
+    workers: int = 1
+    """runs at the same time"""
+    threads_per_run: int = 0
+    """torch/OpenMP threads per run (0: the scripts' defaults; set it when `workers` > 1)"""
+    runs_root: str = "benchmark/runs"
+    """where run folders go"""
+    dry_run: bool = False
+    """print the commands and exit"""
+
+
+@dataclass(frozen=True)
+class Run:
+    folder: Path
+    command: tuple[str, ...]
+
+    def finished(self) -> bool:
+        return any(self.folder.glob("*/summary.json"))
+
+
+def plan(args: Args) -> list[Run]:
+    runs = []
+    for name in args.experiments:
+        if name not in EXPERIMENTS:
+            raise SystemExit(f"unknown experiment {name!r}; choose from: {', '.join(EXPERIMENTS)}")
+        exp = EXPERIMENTS[name]
+        if args.budget not in exp.budgets:
+            raise SystemExit(f"experiment {name!r} has no budget {args.budget!r}; it has: {', '.join(exp.budgets)}")
+        unknown = set(args.variants) - set(exp.variants)
+        if unknown:
+            raise SystemExit(f"experiment {name!r} has no arm(s) {sorted(unknown)}; it has: {', '.join(exp.variants)}")
+        tasks = [t for t in exp.tasks if not args.tasks or t in args.tasks]
+        for task in tasks:
+            for arm, arm_flags in exp.variants.items():
+                if args.variants and arm not in args.variants:
+                    continue
+                for seed in args.seeds:
+                    folder = Path(args.runs_root) / args.budget / name / task / arm / f"seed{seed}"
+                    command = (sys.executable, str(REPO / exp.script), exp.task_flag, task, *arm_flags,
+                               *exp.budgets[args.budget], "--seed", str(seed), "--runs-dir", str(folder))
+                    runs.append(Run(folder, command))
+    return runs
+
+
+def execute(run: Run, threads: int) -> tuple[Run, int]:
+    run.folder.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    with open(run.folder / "log.txt", "w") as log:
+        log.write(shlex.join(run.command) + "\n")
+        log.flush()
+        code = subprocess.call(run.command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    return run, code
+
+
+def main(args: Args) -> int:
+    runs = plan(args)
+    todo = [r for r in runs if not r.finished()]
+    print(f"{len(runs)} runs, {len(runs) - len(todo)} already finished, {len(todo)} to do")
+    if args.dry_run:
+        for run in todo:
+            print(shlex.join(run.command))
+        return 0
+    failed = []
+    with ThreadPoolExecutor(max(1, args.workers)) as pool, tqdm(total=len(todo), desc=f"sweep {args.budget}") as bar:
+        for run, code in pool.map(lambda r: execute(r, args.threads_per_run), todo):
+            bar.update()
+            if code != 0 or not run.finished():
+                failed.append(run)
+                tqdm.write(f"FAILED (exit {code}): {run.folder} (see its log.txt)")
+    print(f"done: {len(todo) - len(failed)} finished, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(tyro.cli(Args)))
