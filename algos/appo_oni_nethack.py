@@ -681,6 +681,7 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
     cur_done = torch.ones(E)
     msg_counts = [dict() for _ in range(E)]
     ep_ret, ep_len = np.zeros(E), np.zeros(E, dtype=np.int64)
+    ep_depth = np.ones(E, dtype=np.int64)  # deepest dungeon level of the episode (a dead hero's last blstats are zeros)
     for i, env in enumerate(envs):
         observe(i, env.reset(seed=seed * 16 + i)[0])
     state = model.initial_state(E)
@@ -716,11 +717,12 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
                         buf["msg_count"][t, i] = count
                         ep_ret[i] += r
                         ep_len[i] += 1
+                        ep_depth[i] = max(ep_depth[i], int(obs["blstats"][BL_DEPTH]))
                         if term or trunc:
                             stats_q.put({"return": float(ep_ret[i]), "length": int(ep_len[i]),
-                                         "depth": int(obs["blstats"][BL_DEPTH]), "success": float(
+                                         "depth": int(ep_depth[i]), "success": float(
                                              info.get("end_status") == 2), "truncated": bool(trunc)})
-                            ep_ret[i], ep_len[i] = 0.0, 0
+                            ep_ret[i], ep_len[i], ep_depth[i] = 0.0, 0, 1
                             msg_counts[i].clear()
                             obs, _ = env.reset()
                         cur_done[i] = float(term or trunc)
