@@ -853,6 +853,7 @@ if __name__ == "__main__":
         "final_eval_return": evals[-1][1] if evals else None,
         "best_eval_return": best_eval if evals else None,
         "evals": evals,
+        "history": [{"step": step, "eval_return": ret} for step, ret in evals],  # the benchmark report's curve
         "final_train_return": train_returns[-1][1] if train_returns else None,
         "train_returns": train_returns,
         "sps": (num_updates - start_update + 1) * batch_steps / max(train_time - eval_time, 1e-9),

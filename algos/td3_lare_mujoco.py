@@ -683,6 +683,7 @@ if __name__ == "__main__":
         "final_eval_return": evals[-1][1] if evals else None,
         "best_eval_return": best_eval if evals else None,
         "evals": evals,
+        "history": [{"step": step, "eval_return": ret} for step, ret in evals],  # the benchmark report's curve
         "sps": (args.total_timesteps - start_step) / max(train_time - eval_time, 1e-9),
         "sps_with_eval": (args.total_timesteps - start_step) / max(train_time, 1e-9),
         "sps_updating": None if learn_t0 is None else (args.total_timesteps - max(args.learning_starts, start_step)) / learn_time,

@@ -89,4 +89,44 @@ EXPERIMENTS: dict[str, Experiment] = {
         extra_metrics=("success_rate_last100", "max_depth_last100", "episodes", "labels", "sps"),
         curve="episodic_return", curve_label="episodic return (running mean of 100 episodes)",
     ),
+    "lare_mujoco": Experiment(
+        script="algos/td3_lare_mujoco.py", task_flag="--env-id",
+        tasks=("HalfCheetah-v5", "Walker2d-v5"),
+        variants={m: ("--reward-model", m) for m in ("lare", "rrd-unbiased", "ircr", "none", "dense")},
+        budgets={
+            "smoke": ("--total-timesteps", "600", "--learning-starts", "200", "--batch-size", "32", "--rrd-k", "8",
+                      "--max-episode-steps", "100", "--eval-frequency", "300", "--eval-episodes", "1", "--no-cuda"),
+            "cpu": ("--total-timesteps", "60000", "--eval-frequency", "5000", "--eval-episodes", "5"),
+            "paper": ("--total-timesteps", "1000000"),
+        },
+        budget_notes={
+            "cpu": "60k env steps per run (6% of the paper's 1M; ~8 min per run at ~120 steps/s on 2 cores), "
+                   "evaluation every 5k steps over 5 episodes",
+            "paper": "1M env steps, evaluation every 5k steps over 10 episodes",
+        },
+        metric="final_eval_return", metric_label="evaluation return at the end of training",
+        extra_metrics=("best_eval_return", "sps"),
+        curve="eval_return", curve_label="evaluation return (dense task reward)",
+    ),
+    "lare_mpe": Experiment(
+        script="algos/ippo_lare_mpe.py", task_flag="--scenario",
+        tasks=("spread_n6", "tag_n6"),
+        variants={m: ("--reward-model", m) for m in ("lare", "rd", "none", "dense")},
+        budgets={
+            "smoke": ("--backend", "vmas", "--num-envs", "4", "--episode-length", "5", "--total-timesteps", "100",
+                      "--update-epochs", "2", "--num-minibatches", "2", "--eval-frequency", "2", "--eval-episodes", "2",
+                      "--reward-frequency", "1", "--reward-gradient-steps", "2", "--reward-batch-episodes", "4",
+                      "--no-cuda"),
+            "cpu": ("--backend", "vmas", "--total-timesteps", "410000", "--eval-frequency", "20"),
+            "paper": ("--backend", "vmas", "--total-timesteps", "2050000"),
+        },
+        budget_notes={
+            "cpu": "200 PPO updates of 82 envs x 25 steps (410k env steps, 20% of the paper's 1000 updates), VMAS "
+                   "backend, evaluation every 20 updates over 50 episodes",
+            "paper": "1000 updates of 82 envs x 25 steps (2.05M env steps), VMAS backend",
+        },
+        metric="final_eval_return", metric_label="evaluation team return at the end of training",
+        extra_metrics=("best_eval_return", "sps"),
+        curve="eval_return", curve_label="evaluation team return (dense reward)",
+    ),
 }

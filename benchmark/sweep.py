@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import string
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,9 @@ class Args:
     """where run folders go"""
     dry_run: bool = False
     """print the commands and exit"""
+    slurm_template: str | None = None
+    """instead of running, write `<run folder>/job.sbatch` from this template ($job_name, $folder and $command are
+    filled in; see benchmark/slurm_template.sbatch) and print the `sbatch` commands that submit them"""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,16 @@ def main(args: Args) -> int:
     if args.dry_run:
         for run in todo:
             print(shlex.join(run.command))
+        return 0
+    if args.slurm_template:
+        template = string.Template(Path(args.slurm_template).read_text())
+        for run in todo:
+            run.folder.mkdir(parents=True, exist_ok=True)
+            job = run.folder / "job.sbatch"
+            name = "_".join(run.folder.parts[-4:])
+            job.write_text(template.substitute(job_name=name, folder=str(run.folder.resolve()),
+                                               command=shlex.join(run.command)))
+            print(f"sbatch {shlex.quote(str(job))}")
         return 0
     failed = []
     with ThreadPoolExecutor(max(1, args.workers)) as pool, tqdm(total=len(todo), desc=f"sweep {args.budget}") as bar:

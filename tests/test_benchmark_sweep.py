@@ -1,6 +1,7 @@
 """The sweep runner and the report: planning, resuming, one real tiny run, and the report written from it."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,16 +64,40 @@ def test_mean_curve_interpolates_onto_the_shortest_run():
     assert mean.tolist() == [0.0, 1.0, 2.0] and low.tolist() == [0.0, 0.5, 1.0] and high.tolist() == [0.0, 1.5, 3.0]
 
 
-def test_smoke_sweep_runs_for_real_and_the_report_reads_it(tmp_path):
+def run_all(*flags, results_root, **kwargs):
+    env = {**os.environ, "PYTHON": sys.executable, "RESULTS_ROOT": str(results_root)}
+    return subprocess.run(["bash", str(REPO / "benchmark" / "run_all.sh"), *flags], check=True, cwd=REPO, env=env,
+                          timeout=600, capture_output=True, text=True, **kwargs)
+
+
+def test_run_all_dry_run_lists_every_experiment_at_the_smoke_budget(tmp_path):
+    out = run_all("--budget", "smoke", "--seeds", "1", "--runs-root", str(tmp_path), "--dry-run",
+                  results_root=tmp_path / "results").stdout
+    for exp in EXPERIMENTS.values():
+        assert exp.script in out
+    expected = sum(len(exp.tasks) * len(exp.variants) for exp in EXPERIMENTS.values())
+    assert f"{expected} runs, 0 already finished, {expected} to do" in out
+    assert not (tmp_path / "smoke").exists()  # a dry run starts nothing
+
+
+def test_slurm_template_writes_one_job_per_run(tmp_path):
+    sweep.main(sweep.Args(experiments=("progresscounts",), budget="smoke", seeds=(1,), runs_root=str(tmp_path),
+                          slurm_template=str(REPO / "benchmark" / "slurm_template.sbatch")))
+    jobs = sorted(tmp_path.glob("smoke/progresscounts/*/*/seed1/job.sbatch"))
+    exp = EXPERIMENTS["progresscounts"]
+    assert len(jobs) == len(exp.tasks) * len(exp.variants)
+    text = jobs[0].read_text()
+    assert "algos/ppo_progresscounts_isaac.py" in text and "--seed 1" in text and "$" not in text.replace("$SLURM", "")
+
+
+def test_smoke_run_all_runs_for_real_resumes_and_reports(tmp_path):
     runs_root, results_root = tmp_path / "runs", tmp_path / "results"
-    command = [sys.executable, str(REPO / "benchmark" / "sweep.py"), "--experiments", "progresscounts", "--budget", "smoke",
-               "--tasks", "ShadowHandOver", "--variants", "dense", "--seeds", "1", "--runs-root", str(runs_root)]
-    subprocess.run(command, check=True, cwd=REPO, timeout=600)
-    again = subprocess.run(command, check=True, cwd=REPO, timeout=600, capture_output=True, text=True)
+    flags = ["--budget", "smoke", "--experiments", "progresscounts", "--tasks", "ShadowHandOver", "--variants", "dense",
+             "--seeds", "1", "--runs-root", str(runs_root)]
+    run_all(*flags, results_root=results_root)
+    again = run_all(*flags, results_root=results_root)
     assert "1 already finished, 0 to do" in again.stdout
 
-    report.main(report.Args(experiments=("progresscounts",), budget="smoke", runs_root=str(runs_root),
-                            results_root=str(results_root)))
     out = results_root / "smoke" / "progresscounts"
     results = json.loads((out / "results.json").read_text())
     seed = results["results"]["ShadowHandOver"]["dense"]["seeds"]["1"]

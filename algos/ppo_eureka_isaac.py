@@ -1,0 +1,664 @@
+# Eureka (Ma et al., arXiv 2310.12931) with PPO on the Bi-DexHands tasks re-modelled in MuJoCo.
+# An LLM writes reward functions as code; each is trained with PPO, and a "reward reflection" (how each reward
+# component and the task score evolved during training) goes back to the LLM, which improves the best reward of
+# the round. Read top to bottom: arguments, prompts and reflection, PPO, training one candidate, the search loop.
+# Documentation of decisions the paper leaves open: README.md, section "Eureka".
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.optim as optim
+import tyro
+from torch.distributions.normal import Normal
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+import dexhands
+from llmcode.client import LLMClient
+from llmcode.extract import extract_code
+from llmcode.prompts import chat, render_prompt
+from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, LLMCodeRefused, check_tensor, compile_llm_function
+
+REPO = Path(__file__).resolve().parents[1]
+PROMPTS = REPO / "prompts" / "eureka"
+
+
+@dataclass
+class Args:
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """the name of this experiment"""
+    seed: int = 1
+    """seed of the experiment (candidate and evaluation seeds are derived from it)"""
+    torch_deterministic: bool = True
+    """if toggled, `torch.backends.cudnn.deterministic=True`"""
+    cuda: bool = True
+    """if toggled, policy and simulation run on the GPU when one is available"""
+    track: bool = False
+    """if toggled, this experiment will be tracked with Weights and Biases"""
+    wandb_project_name: str = "clean-llm-rewards"
+    """the wandb's project name"""
+    wandb_entity: str | None = None
+    """the entity (team) of wandb's project"""
+    save_model: bool = False
+    """whether to save each trained policy (`<candidate folder>/agent.pt`)"""
+    resume: str | None = None
+    """a search's run folder: continue it, skipping the candidates and evaluations it already finished"""
+    runs_dir: str = "runs"
+    """the folder that receives this run's folder"""
+
+    # Algorithm specific arguments
+    task: str = "ShadowHandOver"
+    """the dexhands task id (see `dexhands.TASKS`)"""
+    backend: str = "auto"
+    """dexhands simulation backend: auto, mujoco (CPU) or warp (CUDA)"""
+    num_envs: int = 2048
+    """the number of parallel environments"""
+    num_steps: int = 8
+    """the number of steps per environment per policy rollout"""
+    learning_rate: float = 3e-4
+    """the initial learning rate (adapted to keep the KL near `desired_kl`)"""
+    desired_kl: float = 0.016
+    """target KL of the adaptive learning-rate schedule"""
+    update_epochs: int = 5
+    """the K epochs to update the policy"""
+    num_minibatches: int = 4
+    """the number of mini-batches"""
+    gamma: float = 0.96
+    """the discount factor gamma"""
+    gae_lambda: float = 0.95
+    """the lambda for the general advantage estimation"""
+    clip_coef: float = 0.2
+    """the surrogate clipping coefficient"""
+    ent_coef: float = 0.0
+    """coefficient of the entropy"""
+    vf_coef: float = 2.0
+    """coefficient of the value function loss (Bi-DexHands PPO default)"""
+    max_grad_norm: float = 1.0
+    """the maximum norm for the gradient clipping"""
+    init_noise_std: float = 0.8
+    """initial standard deviation of the Gaussian policy"""
+    clip_observations: float = 5.0
+    """observations are clipped to +-this value, as in Bi-DexHands"""
+    hidden_sizes: tuple[int, ...] = (1024, 1024, 512)
+    """hidden layers of the actor and of the critic (ELU)"""
+
+    # Eureka
+    samples: int = 16
+    """reward functions asked from the LLM per iteration (paper: 16)"""
+    iterations: int = 5
+    """search iterations (paper: 5)"""
+    candidate_timesteps: int = 49_152_000
+    """env steps per candidate during the search (Eureka: 3000 PPO iterations x 16384 = 49M)"""
+    eval_seeds: int = 5
+    """seeds of the final evaluation of the best reward (paper: 5; 0 skips the evaluation)"""
+    eval_timesteps: int = 100_000_000
+    """env steps per final-evaluation run (the task's full Bi-DexHands budget)"""
+    max_retries: int = 3
+    """times an iteration is repeated when every candidate failed, before the search moves on"""
+    reflection_points: int = 10
+    """values per statistic in the reward reflection (subsampled over training, as Eureka)"""
+    parallel_candidates: int = 1
+    """candidates trained at once, each in its own process (results do not depend on this)"""
+    threads_per_candidate: int = 0
+    """torch and physics threads of each candidate's training (0: this process's torch threads / parallel_candidates)"""
+    candidate_job: str | None = None
+    """internal: train the one candidate described by this JSON file (how --parallel-candidates starts workers)"""
+    llm_mode: Literal["cached", "live", "record"] = "cached"
+    """cached: replay llm_outputs/; live: ask an OpenAI-compatible endpoint; record: live and save"""
+    llm_model: str | None = None
+    """model name for live/record modes (default: $OPENAI_MODEL)"""
+    llm_base_url: str | None = None
+    """OpenAI-compatible endpoint for live/record modes (default: $OPENAI_BASE_URL or OpenAI)"""
+    llm_temperature: float = 1.0
+    """sampling temperature for live/record modes (Eureka: 1.0)"""
+
+    # filled in at run time (for the policy being trained)
+    total_timesteps: int = 0
+    batch_size: int = 0
+    minibatch_size: int = 0
+    num_iterations: int = 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Prompts, the reward contract and the reward reflection.
+# ---------------------------------------------------------------------------------------------------------
+def initial_messages(task: str, env) -> list[dict]:
+    """[system, user]: role, reward contract and output tips; the task and the state the reward function sees."""
+    # The task descriptions are shared with ProgressCounts: one text per task says what success means.
+    task_file = REPO / "prompts" / "progresscounts" / "tasks" / f"{task}.txt"
+    if not task_file.exists():
+        raise FileNotFoundError(f"no task description for {task}: expected {task_file}")
+    tips = render_prompt(PROMPTS / "output_tips.txt")
+    system = render_prompt(PROMPTS / "system.txt", reward_signature=render_prompt(PROMPTS / "reward_signature.txt"),
+                           output_tips=tips)
+    user = render_prompt(PROMPTS / "user.txt", task_description=task_file.read_text().strip(),
+                         state_description=env.state_description())
+    return chat(system, user)
+
+
+def reward_validator(num_envs: int):
+    """The contract `compute_reward(state) -> (reward (N,), {name: component (N,)})`, checked on every call."""
+
+    def validate(output):
+        if not (isinstance(output, tuple | list) and len(output) == 2 and isinstance(output[1], dict)):
+            raise LLMCodeFailed("compute_reward must return a pair (reward, components) with components a dict of tensors")
+        reward, components = output
+        check_tensor(reward, "reward", shape=(num_envs,))
+        for name, value in components.items():
+            if not isinstance(name, str):
+                raise LLMCodeFailed(f"component names must be strings, got {name!r}")
+            check_tensor(value, f"components[{name!r}]", shape=(num_envs,))
+        return output
+
+    return validate
+
+
+def reflection(history: list[dict], points: int) -> str:
+    """The reward reflection of a trained candidate: each reward component, the task score (success rate) and the
+    episode length, every k-th PPO iteration with k = max(iterations // points, 1) (Eureka's `epoch_freq`),
+    followed by their max, mean and min over training."""
+    names = list(dict.fromkeys(name for record in history for name in record["components"]))
+    series = {name: [r["components"].get(name) for r in history] for name in names}
+    series["task_score"] = [r["success_rate"] for r in history]
+    series["episode_length"] = [r["episode_length"] for r in history]
+    every = max(len(history) // points, 1)
+    lines = []
+    for name, values in series.items():
+        seen = [v for v in values if v is not None]  # None: no episode had ended yet
+        if not seen:
+            lines.append(f"{name}: no episode ended during training")
+            continue
+        listed = ", ".join(f"{v:.3g}" for v in values[::every] if v is not None)
+        lines.append(f"{name}: [{listed}], Max: {max(seen):.3g}, Mean: {float(np.mean(seen)):.3g}, Min: {min(seen):.3g}")
+    tips = render_prompt(PROMPTS / "analysis_tips.txt", output_tips=render_prompt(PROMPTS / "output_tips.txt"))
+    return render_prompt(PROMPTS / "policy_feedback.txt", every=every, statistics="\n".join(lines), analysis_tips=tips)
+
+
+def error_feedback(error: str) -> str:
+    return render_prompt(PROMPTS / "execution_error.txt", error=error, output_tips=render_prompt(PROMPTS / "output_tips.txt"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PPO (Bi-DexHands settings): separate actor and critic MLPs, state-independent std, adaptive-KL learning rate.
+# ---------------------------------------------------------------------------------------------------------
+def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        linear = nn.Linear(sizes[i], sizes[i + 1])
+        last = i == len(sizes) - 2
+        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers += [linear] if last else [linear, nn.ELU()]
+    return nn.Sequential(*layers)
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_std: float):
+        super().__init__()
+        self.critic = mlp([obs_dim, *hidden, 1], out_gain=1.0)
+        self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
+        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
+
+    def get_value(self, x):
+        return self.critic(x).squeeze(-1)
+
+    def get_action_and_value(self, x, action=None):
+        mean = self.actor_mean(x)
+        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
+        if action is None:
+            action = dist.sample()
+        return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
+
+
+def compute_gae(rewards, values, dones, next_value, next_done, gamma: float, lam: float):
+    """Generalised advantage estimation over a (T, N) rollout. `dones[t]` marks that obs t starts a new episode."""
+    advantages = torch.zeros_like(rewards)
+    lastgaelam = 0.0
+    for t in reversed(range(rewards.shape[0])):
+        if t == rewards.shape[0] - 1:
+            nextnonterminal, nextvalues = 1.0 - next_done, next_value
+        else:
+            nextnonterminal, nextvalues = 1.0 - dones[t + 1], values[t + 1]
+        delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+        advantages[t] = lastgaelam = delta + gamma * lam * nextnonterminal * lastgaelam
+    return advantages, advantages + values
+
+
+def diagonal_gaussian_kl(mu_old, logstd_old, mu_new, logstd_new) -> torch.Tensor:
+    var_old, var_new = (2 * logstd_old).exp(), (2 * logstd_new).exp()
+    kl = logstd_new - logstd_old + (var_old + (mu_old - mu_new) ** 2) / (2 * var_new) - 0.5
+    return kl.sum(-1).mean()
+
+
+def pearson(sums: torch.Tensor) -> float | None:
+    """Correlation from running sums [n, Σx, Σy, Σx², Σy², Σxy]; None when either variable is constant."""
+    n, sx, sy, sxx, syy, sxy = sums.tolist()
+    vx, vy = n * sxx - sx * sx, n * syy - sy * sy
+    if n < 2 or vx <= 1e-12 * max(1.0, n * sxx) or vy <= 1e-12 * max(1.0, n * syy):
+        return None
+    return (n * sxy - sx * sy) / math.sqrt(vx * vy)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training one policy on one candidate reward.
+# ---------------------------------------------------------------------------------------------------------
+def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, progress: bool = True) -> dict:
+    """Trains one PPO policy on `reward_fn(state) -> (reward, components)` and returns its summary (also summary.json).
+    An error of the reward function propagates as `LLMCodeError`."""
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.backends.cudnn.deterministic = args.torch_deterministic
+    device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
+
+    env = dexhands.make(args.task, num_envs=args.num_envs, device=str(device), backend=args.backend, seed=args.seed,
+                        num_threads=num_threads)
+    writer = SummaryWriter(str(run_dir))
+    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+
+    agent = Agent(env.obs_dim, env.act_dim, args.hidden_sizes, args.init_noise_std).to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    lr = args.learning_rate
+
+    obs_buf = torch.zeros((args.num_steps, args.num_envs, env.obs_dim), device=device)
+    actions_buf = torch.zeros((args.num_steps, args.num_envs, env.act_dim), device=device)
+    logprobs_buf, rewards_buf, dones_buf, values_buf = (torch.zeros((args.num_steps, args.num_envs), device=device) for _ in range(4))
+    means_buf = torch.zeros_like(actions_buf)
+
+    next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
+    next_done = torch.zeros(args.num_envs, device=device)
+    ep_return = torch.zeros(args.num_envs, device=device)
+    ep_human_return = torch.zeros(args.num_envs, device=device)
+    ep_length = torch.zeros(args.num_envs, device=device)
+    corr_sums = torch.zeros(6, dtype=torch.float64, device=device)  # LLM reward vs human reward, every step
+    global_step, best_success, best_original, success_rate, episode_length = 0, 0.0, 0.0, None, None
+    sim_time = reward_time = learn_time = 0.0
+    start_time = time.time()
+    history = []
+    bar = tqdm(range(1, args.num_iterations + 1), desc=f"{args.task} {run_dir.name}", unit="it", disable=not progress)
+
+    for _iteration in bar:
+        finished_success, finished_return, finished_human, finished_length, finished_original = [], [], [], [], []
+        component_sums: dict[str, float] = {}
+        for step in range(args.num_steps):
+            global_step += args.num_envs
+            obs_buf[step], dones_buf[step] = next_obs, next_done
+            with torch.no_grad():
+                action, logprob, _, value, mean = agent.get_action_and_value(next_obs)
+            actions_buf[step], logprobs_buf[step], values_buf[step], means_buf[step] = action, logprob, value, mean
+
+            t0 = time.time()
+            next_obs, human_reward, terminated, truncated, info = env.step(action.clamp(-1.0, 1.0))
+            t1 = time.time()
+            sim_time += t1 - t0
+
+            # The candidate reward, on the state reached by this step (before an automatic reset).
+            reward, components = reward_fn(info["final_state"])
+            reward = reward.float()
+            for name, value in components.items():
+                component_sums[name] = component_sums.get(name, 0.0) + value.float().mean().item()
+            x, y = reward.double(), human_reward.double()
+            corr_sums += torch.stack([x.new_tensor(float(x.numel())), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()])
+            reward_time += time.time() - t1
+
+            success = info["success"].float()
+            ep_return += reward
+            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457).
+            if truncated.any():
+                with torch.no_grad():
+                    final_obs = info["final_obs"].clamp(-args.clip_observations, args.clip_observations)
+                    reward = reward + args.gamma * agent.get_value(final_obs) * truncated.float()
+            rewards_buf[step] = reward
+
+            ep_human_return += human_reward
+            ep_length += 1
+            done = info["episode_end"]
+            # Every finished episode is recorded, however many finish on the same step (CleanRL #508).
+            if done.any():
+                finished_success.append(success[done])
+                if "success_original" in info:
+                    finished_original.append(info["success_original"][done].float())
+                finished_return.append(ep_return[done])
+                finished_human.append(ep_human_return[done])
+                finished_length.append(ep_length[done])
+                ep_return[done], ep_human_return[done], ep_length[done] = 0.0, 0.0, 0.0
+            next_done = done.float()
+            next_obs = next_obs.clamp(-args.clip_observations, args.clip_observations)
+
+        t_learn = time.time()
+        with torch.no_grad():
+            advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.get_value(next_obs), next_done,
+                                              args.gamma, args.gae_lambda)
+        b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
+        b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
+        b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+        b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
+        old_logstd = agent.actor_logstd.detach().clone()
+
+        clipfracs, kls = [], []
+        for _epoch in range(args.update_epochs):
+            perm = torch.randperm(args.batch_size, device=device)
+            for start in range(0, args.batch_size, args.minibatch_size):
+                mb = perm[start : start + args.minibatch_size]
+                _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
+                # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
+                with torch.no_grad():
+                    kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
+                    kls.append(kl.item())
+                    if kl > 2.0 * args.desired_kl:
+                        lr = max(1e-5, lr / 1.5)
+                    elif 0.0 < kl < args.desired_kl / 2.0:
+                        lr = min(1e-2, lr * 1.5)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                ratio = (newlogprob - b_logprobs[mb]).exp()
+                clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
+                pg_loss = torch.max(-b_advantages[mb] * ratio,
+                                    -b_advantages[mb] * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                v_loss = ((newvalue - b_returns[mb]) ** 2).mean()
+                entropy_loss = entropy.mean()
+                loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+        learn_time += time.time() - t_learn
+
+        # Logging. The success rate is over the episodes that ended in this iteration (kept from the last iteration
+        # that ended any); Eureka's fitness is its maximum over training.
+        sps = int(global_step / (time.time() - start_time))
+        writer.add_scalar("charts/learning_rate", lr, global_step)
+        writer.add_scalar("charts/SPS", sps, global_step)
+        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
+        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
+        writer.add_scalar("losses/approx_kl", float(np.mean(kls)), global_step)
+        writer.add_scalar("losses/clipfrac", float(np.mean(clipfracs)), global_step)
+        writer.add_scalar("charts/action_std", agent.actor_logstd.exp().mean().item(), global_step)
+        components_mean = {name: total / args.num_steps for name, total in component_sums.items()}
+        for name, value in components_mean.items():
+            writer.add_scalar(f"reward_components/{name}", value, global_step)
+        record = {"step": global_step, "components": components_mean}
+        if finished_success:
+            success_rate = torch.cat(finished_success).mean().item()
+            best_success = max(best_success, success_rate)
+            episode_length = torch.cat(finished_length).mean().item()
+            record.update(episodic_return=torch.cat(finished_return).mean().item(),
+                          episodic_human_return=torch.cat(finished_human).mean().item())
+            writer.add_scalar("charts/success_rate", success_rate, global_step)
+            writer.add_scalar("charts/max_success_rate", best_success, global_step)
+            writer.add_scalar("charts/episodic_return", record["episodic_return"], global_step)
+            writer.add_scalar("charts/episodic_human_return", record["episodic_human_return"], global_step)
+            writer.add_scalar("charts/episodic_length", episode_length, global_step)
+            if finished_original:
+                best_original = max(best_original, torch.cat(finished_original).mean().item())
+                writer.add_scalar("charts/success_rate_original", torch.cat(finished_original).mean().item(), global_step)
+            bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}", sps=sps)
+        record.update(success_rate=success_rate, episode_length=episode_length)
+        history.append(record)
+
+    if args.save_model:
+        torch.save({"agent": agent.state_dict(), "args": asdict(args)}, run_dir / "agent.pt")
+    writer.close()
+    elapsed = time.time() - start_time
+    summary = {
+        "task": args.task, "seed": args.seed, "global_step": global_step, "max_success_rate": best_success,
+        "max_success_rate_original": best_original, "final_success_rate": history[-1]["success_rate"],
+        "reward_correlation": pearson(corr_sums.cpu()), "sps": global_step / max(elapsed, 1e-9),
+        "seconds": {"simulation": sim_time, "reward": reward_time, "learning": learn_time, "total": elapsed},
+        "device": str(device), "history": history,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def candidate_seed(seed: int, iteration: int, sample: int) -> int:
+    """Seed of a search candidate: a function of (seed, iteration, sample) only, so that parallelism changes nothing."""
+    return seed * 10_000 + iteration * 100 + sample
+
+
+def run_candidate(job: dict) -> dict:
+    """Extract, compile (safe runner) and train one answer; every failure becomes a result with its error text."""
+    args = fill_runtime_args(replace(Args(**{**job["args"], "hidden_sizes": tuple(job["args"]["hidden_sizes"])}),
+                                     seed=job["seed"], total_timesteps=job["timesteps"]))
+    out = Path(job["dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "answer.md").write_text(job["answer"])
+    torch.set_num_threads(job["threads"])
+    result = {"label": job["label"], "seed": job["seed"], "status": "ok", "error": None, "max_success_rate": None,
+              "reward_correlation": None, "code": None}
+    start = time.time()
+    try:
+        code = extract_code(job["answer"])
+        result["code"] = code
+        (out / "reward.py").write_text(code)
+        fn = compile_llm_function(code, entry="compute_reward", validate=reward_validator(args.num_envs))
+        summary = train(args, out, fn, num_threads=job["threads"], progress=job["progress"])
+    except LLMCodeError as error:
+        # Refused before running, or failed while training: Eureka's "execution error" feedback.
+        result.update(status="refused" if isinstance(error, LLMCodeRefused) else "failed", error=str(error),
+                      feedback=error_feedback(str(error)))
+    else:
+        result.update(max_success_rate=summary["max_success_rate"], reward_correlation=summary["reward_correlation"],
+                      history=summary["history"], global_step=summary["global_step"],
+                      feedback=reflection(summary["history"], job["reflection_points"]))
+    result["seconds"] = time.time() - start
+    return result
+
+
+def run_candidate_in_process(job: dict) -> dict:
+    """A worker process for one job (isolates the LLM code, lets several candidates share the machine)."""
+    out = Path(job["dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    job_file, result_file = out / "job.json", out / "result.json"
+    job_file.write_text(json.dumps(job))
+    result_file.unlink(missing_ok=True)
+    with open(out / "worker.log", "w") as log:
+        code = subprocess.run([sys.executable, __file__, "--candidate-job", str(job_file)], stdout=log, stderr=subprocess.STDOUT,
+                              cwd=REPO).returncode
+    if code == 0 and result_file.exists():
+        return json.loads(result_file.read_text())
+    tail = (out / "worker.log").read_text()[-2000:]
+    error = f"the training process stopped with exit code {code}:\n{tail}"
+    return {"label": job["label"], "seed": job["seed"], "status": "failed", "error": error, "max_success_rate": None,
+            "reward_correlation": None, "code": None, "feedback": error_feedback(error), "seconds": 0.0}
+
+
+def run_jobs(jobs: list[dict], workers: int, on_result) -> None:
+    """Run jobs one after another in this process, or `workers` at a time in worker processes."""
+    if workers <= 1:
+        for job in jobs:
+            on_result(job, run_candidate(job))
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_candidate_in_process, job): job for job in jobs}
+        for future, job in futures.items():
+            on_result(job, future.result())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The search: ask, train every candidate, reflect on the best, repeat; then evaluate the best reward.
+# ---------------------------------------------------------------------------------------------------------
+class SearchState:
+    """Everything a search has finished, rewritten atomically after each candidate (resume reads it back)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data = json.loads(path.read_text()) if path.exists() else {"answers": {}, "candidates": {}, "evaluations": {}}
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1))
+        os.replace(tmp, self.path)
+
+
+def make_client(args: Args) -> LLMClient:
+    return LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "eureka" / args.task, model=args.llm_model,
+                     base_url=args.llm_base_url, temperature=args.llm_temperature)
+
+
+def search(args: Args, run_dir: Path, client=None) -> dict:
+    """The Eureka loop; returns the search summary (also summary.json). `client` answers like `LLMClient.ask`."""
+    client = client or make_client(args)
+    state = SearchState(run_dir / "search_state.json")
+    probe = dexhands.make(args.task, num_envs=2, device="cpu", backend="mujoco", seed=args.seed, num_threads=1)
+    messages = initial_messages(args.task, probe)
+    threads = args.threads_per_candidate or max(1, torch.get_num_threads() // max(1, args.parallel_candidates))
+    writer = SummaryWriter(str(run_dir))
+    job_args = asdict(replace(args, resume=None, candidate_job=None))
+
+    def job(label: str, answer: str, seed: int, timesteps: int) -> dict:
+        return {"args": job_args, "label": label, "answer": answer, "seed": seed, "timesteps": timesteps,
+                "dir": str(run_dir / label), "threads": threads, "reflection_points": args.reflection_points,
+                "progress": args.parallel_candidates <= 1}
+
+    def record(kind: str):
+        def on_result(done_job: dict, result: dict) -> None:
+            state.data[kind][done_job["label"]] = result
+            state.save()
+            what = f"max success {result['max_success_rate']:.3f}" if result["status"] == "ok" else result["status"]
+            print(f"{done_job['label']}: {what}", flush=True)
+        return on_result
+
+    best, iterations = None, []
+    for iteration in range(args.iterations):
+        for attempt in range(args.max_retries + 1):
+            position = f"iter{iteration}" if attempt == 0 else f"iter{iteration}_retry{attempt}"
+            if position in state.data["answers"]:  # resumed: the answers this position already got
+                asked = state.data["answers"][position]
+            else:
+                answers = client.ask(messages, n=args.samples, position=position, temperature=args.llm_temperature)
+                asked = {"messages": messages, "texts": [a.text for a in answers],
+                         "provenance": [a.provenance for a in answers]}
+                state.data["answers"][position] = asked
+                state.save()
+            labels = [f"candidates/{position}_s{k}" for k in range(args.samples)]
+            todo = [job(label, text, candidate_seed(args.seed, iteration, k), args.candidate_timesteps)
+                    for k, (label, text) in enumerate(zip(labels, asked["texts"])) if label not in state.data["candidates"]]
+            run_jobs(todo, args.parallel_candidates, record("candidates"))
+            results = [dict(state.data["candidates"][label], sample=k) for k, label in enumerate(labels)]
+            ok = [r for r in results if r["status"] == "ok"]
+            if ok:
+                break
+            # Every candidate failed: repeat the iteration, and show the LLM the first failure so that it can fix it.
+            first = results[0]
+            messages = asked["messages"][:2] + [{"role": "assistant", "content": asked["texts"][0]},
+                                                {"role": "user", "content": first["feedback"]}]
+
+        if ok:
+            elite = max(ok, key=lambda r: r["max_success_rate"])  # the first of equals
+            if best is None or elite["max_success_rate"] > best["max_success_rate"]:
+                best = dict(elite, position=position)
+            messages = asked["messages"][:2] + [{"role": "assistant", "content": asked["texts"][elite["sample"]]},
+                                                {"role": "user", "content": elite["feedback"]}]
+        summary_row = {
+            "iteration": iteration, "position": position, "attempts": attempt + 1,
+            "execute_rate": len(ok) / len(results),
+            "max_success_rate": max((r["max_success_rate"] for r in ok), default=None),
+            "elite": elite["label"] if ok else None, "best_so_far": best["max_success_rate"] if best else None,
+            "failures": {r["label"]: r["error"].splitlines()[0][:200] for r in results if r["status"] != "ok"},
+        }
+        iterations.append(summary_row)
+        writer.add_scalar("eureka/execute_rate", summary_row["execute_rate"], iteration)
+        writer.add_scalar("eureka/failed_candidates", len(results) - len(ok), iteration)
+        if ok:
+            writer.add_scalar("eureka/iteration_max_success_rate", summary_row["max_success_rate"], iteration)
+            writer.add_scalar("eureka/best_max_success_rate", best["max_success_rate"], iteration)
+    (run_dir / "messages.json").write_text(json.dumps(messages, indent=2))
+
+    # Final evaluation: the best reward retrained from scratch on several seeds at the full budget.
+    evaluation = None
+    if best is not None and args.eval_seeds > 0:
+        answer = state.data["candidates"][best["label"]]
+        text = state.data["answers"][best["position"]]["texts"][best["sample"]]
+        labels = [f"evaluation/seed{args.seed + k}" for k in range(args.eval_seeds)]
+        todo = [job(label, text, args.seed + k, args.eval_timesteps) for k, label in enumerate(labels)
+                if label not in state.data["evaluations"]]
+        run_jobs(todo, args.parallel_candidates, record("evaluations"))
+        runs = [state.data["evaluations"][label] for label in labels]
+        successes = [r["max_success_rate"] for r in runs if r["status"] == "ok"]
+        correlations = [r["reward_correlation"] for r in runs if r.get("reward_correlation") is not None]
+        evaluation = {
+            "seeds": [args.seed + k for k in range(args.eval_seeds)], "timesteps": args.eval_timesteps,
+            "max_success_rates": [r["max_success_rate"] for r in runs],
+            "max_success_rate_mean": float(np.mean(successes)) if successes else None,
+            "max_success_rate_std": float(np.std(successes)) if successes else None,
+            "reward_correlation_mean": float(np.mean(correlations)) if correlations else None,
+            "failures": [r["error"] for r in runs if r["status"] != "ok"],
+        }
+        writer.add_text("eureka/best_reward", "```python\n" + (answer["code"] or "") + "\n```")
+    writer.close()
+
+    candidates = state.data["candidates"]
+    summary = {
+        "task": args.task, "seed": args.seed, "samples": args.samples, "iterations": args.iterations,
+        "candidate_timesteps": args.candidate_timesteps, "llm_mode": args.llm_mode,
+        "best": None if best is None else {
+            "label": best["label"], "max_success_rate": best["max_success_rate"],
+            "reward_correlation": best["reward_correlation"], "code": best["code"],
+        },
+        "evaluation": evaluation, "iteration_summaries": iterations,
+        "candidates": [{"label": label, "status": r["status"], "max_success_rate": r["max_success_rate"],
+                        "reward_correlation": r["reward_correlation"], "seconds": r["seconds"],
+                        "error": r["error"]} for label, r in candidates.items()],
+        "history": [{"iteration": row["iteration"], "max_success_rate": row["max_success_rate"],
+                     "best_max_success_rate": row["best_so_far"]} for row in iterations],
+    }
+    if best is not None:
+        (run_dir / "best_reward.py").write_text(best["code"])
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def fill_runtime_args(args: Args) -> Args:
+    args.batch_size = int(args.num_envs * args.num_steps)
+    args.minibatch_size = int(args.batch_size // args.num_minibatches)
+    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
+    return args
+
+
+if __name__ == "__main__":
+    args = tyro.cli(Args)
+    if args.candidate_job:  # a worker started by --parallel-candidates
+        job_file = Path(args.candidate_job)
+        result = run_candidate(json.loads(job_file.read_text()))
+        (job_file.parent / "result.json").write_text(json.dumps(result))
+        raise SystemExit(0)
+    if args.task not in dexhands.TASKS:
+        raise SystemExit(f"unknown task {args.task!r}; choose one of: {', '.join(dexhands.TASKS)}")
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "search_state.json").exists():
+            raise SystemExit(f"--resume {args.resume}: no search_state.json there")
+    else:
+        run_name = f"{args.task}__{args.exp_name}__{args.seed}__{int(time.time())}"
+        run_dir = Path(args.runs_dir) / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(asdict(args), indent=2))
+    if args.track:
+        import wandb
+
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=asdict(args),
+                   name=run_dir.name, save_code=True)
+
+    summary = search(args, run_dir)
+    best = summary["best"]
+    if best is None:
+        print("no candidate reward trained without failing")
+    else:
+        print(f"best reward: {best['label']} (max success {best['max_success_rate']:.3f})")
+    if summary["evaluation"]:
+        ev = summary["evaluation"]
+        print(f"final evaluation over {len(ev['seeds'])} seeds: max success {ev['max_success_rate_mean']} "
+              f"± {ev['max_success_rate_std']}, correlation with the human reward {ev['reward_correlation_mean']}")
