@@ -34,9 +34,8 @@ class Experiment:
     metric: str
     """the headline number: a key of the run's summary.json"""
     metric_label: str
-    curve: str
-    """the learning-curve value: a key of the entries of summary.json's `history`"""
-    curve_label: str
+    curves: tuple[tuple[str, str], ...]
+    """learning curves to plot side by side: (key of the entries of summary.json's `history`, axis label)"""
     extra_metrics: tuple[str, ...] = ()
     budget_notes: dict[str, str] = field(default_factory=dict)
     paper: dict[tuple[str, str], PaperNumber] = field(default_factory=dict)
@@ -64,8 +63,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                      "functions and keep the best, as the paper does",
         },
         metric="max_success_rate", metric_label="max success rate over training",
-        extra_metrics=("final_success_rate", "final_episodic_human_return", "sps"),
-        curve="success_rate", curve_label="success rate",
+        extra_metrics=("final_success_rate", "final_episodic_human_return", "distinct_bins", "sps"),
+        curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
         paper={("ShadowHandOver", "progresscounts"): PaperNumber(0.93, _PC_SOURCE),
                ("ShadowHandCatchUnderarm", "progresscounts"): PaperNumber(0.76, _PC_SOURCE)},
     ),
@@ -87,7 +86,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         metric="mean_return_last100", metric_label="mean episodic return over the last 100 episodes",
         extra_metrics=("success_rate_last100", "max_depth_last100", "episodes", "labels", "sps"),
-        curve="episodic_return", curve_label="episodic return (running mean of 100 episodes)",
+        curves=(("episodic_return", "episodic return (running mean of 100 episodes)"),
+                ("max_depth", "deepest level (running mean of 100 episodes)")),
     ),
     "lare_mujoco": Experiment(
         script="algos/td3_lare_mujoco.py", task_flag="--env-id",
@@ -106,7 +106,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         metric="final_eval_return", metric_label="evaluation return at the end of training",
         extra_metrics=("best_eval_return", "sps"),
-        curve="eval_return", curve_label="evaluation return (dense task reward)",
+        curves=(("eval_return", "evaluation return (dense task reward)"),),
     ),
     "lare_mpe": Experiment(
         script="algos/ippo_lare_mpe.py", task_flag="--scenario",
@@ -127,6 +127,6 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         metric="final_eval_return", metric_label="evaluation team return at the end of training",
         extra_metrics=("best_eval_return", "sps"),
-        curve="eval_return", curve_label="evaluation team return (dense reward)",
+        curves=(("eval_return", "evaluation team return (dense reward)"),),
     ),
 }

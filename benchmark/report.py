@@ -3,7 +3,7 @@
 Reads `<runs-root>/<budget>/<experiment>/<task>/<arm>/seed<k>/*/summary.json` (the newest finished run of each
 seed) and writes `benchmark/results/<budget>/<experiment>/`: `report.md` (mean and 95% bootstrap interval over
 seeds of the headline metric per task and arm, the paper's number beside it, the other metrics, throughput),
-`results.json` (every seed's numbers) and `<task>.png` (mean learning curve per arm, band = min..max over seeds).
+`results.json` (every seed's numbers) and `<task>.png` (mean learning curves per arm, band = min..max over seeds).
 
     python benchmark/report.py --experiments progresscounts --budget cpu
 """
@@ -77,22 +77,23 @@ def mean_curve(histories: list[list[dict]], key: str, points: int = 100):
 
 
 def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path: Path, title: str) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for arm in exp.variants:
-        if arm not in arms:
-            continue
-        curve = mean_curve([s.get("history", []) for s in arms[arm].values()], exp.curve)
-        if curve is None:
-            continue
-        grid, mean, low, high = curve
-        ax.plot(grid, mean, label=f"{arm} ({len(arms[arm])} seeds)")
-        ax.fill_between(grid, low, high, alpha=0.2)
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel(exp.curve_label)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(exp.curves), figsize=(5.5 * len(exp.curves), 4), squeeze=False)
+    for ax, (key, label) in zip(axes[0], exp.curves):
+        for arm in exp.variants:
+            if arm not in arms:
+                continue
+            curve = mean_curve([s.get("history", []) for s in arms[arm].values()], key)
+            if curve is None:
+                continue
+            grid, mean, low, high = curve
+            ax.plot(grid, mean, label=f"{arm} ({len(arms[arm])} seeds)")
+            ax.fill_between(grid, low, high, alpha=0.2)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
