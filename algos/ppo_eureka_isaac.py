@@ -125,6 +125,7 @@ class Args:
 
     # filled in at run time (for the policy being trained)
     total_timesteps: int = 0
+    """set per trained policy from --candidate-timesteps or --eval-timesteps"""
     batch_size: int = 0
     minibatch_size: int = 0
     num_iterations: int = 0
@@ -387,7 +388,7 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
         writer.add_scalar("charts/action_std", agent.actor_logstd.exp().mean().item(), global_step)
         components_mean = {name: total / args.num_steps for name, total in component_sums.items()}
         for name, value in components_mean.items():
-            writer.add_scalar(f"reward_components/{name}", value, global_step)
+            writer.add_scalar(f"charts/reward_components/{name}", value, global_step)
         record = {"step": global_step, "components": components_mean}
         if finished_success:
             success_rate = torch.cat(finished_success).mean().item()
@@ -569,11 +570,12 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             "failures": {r["label"]: r["error"].splitlines()[0][:200] for r in results if r["status"] != "ok"},
         }
         iterations.append(summary_row)
-        writer.add_scalar("eureka/execute_rate", summary_row["execute_rate"], iteration)
-        writer.add_scalar("eureka/failed_candidates", len(results) - len(ok), iteration)
+        writer.add_scalar("llm/execute_rate", summary_row["execute_rate"], iteration)
+        writer.add_scalar("llm/failed_candidates", len(results) - len(ok), iteration)
+        writer.add_scalar("llm/requests", getattr(client, "requests_made", 0), iteration)
         if ok:
-            writer.add_scalar("eureka/iteration_max_success_rate", summary_row["max_success_rate"], iteration)
-            writer.add_scalar("eureka/best_max_success_rate", best["max_success_rate"], iteration)
+            writer.add_scalar("charts/iteration_max_success_rate", summary_row["max_success_rate"], iteration)
+            writer.add_scalar("charts/best_max_success_rate", best["max_success_rate"], iteration)
     (run_dir / "messages.json").write_text(json.dumps(messages, indent=2))
 
     # Final evaluation: the best reward retrained from scratch on several seeds at the full budget.
@@ -596,7 +598,10 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             "reward_correlation_mean": float(np.mean(correlations)) if correlations else None,
             "failures": [r["error"] for r in runs if r["status"] != "ok"],
         }
-        writer.add_text("eureka/best_reward", "```python\n" + (answer["code"] or "") + "\n```")
+        for k, run in enumerate(runs):
+            if run["status"] == "ok":
+                writer.add_scalar("eval/max_success_rate", run["max_success_rate"], k)
+        writer.add_text("eval/best_reward", "```python\n" + (answer["code"] or "") + "\n```")
     writer.close()
 
     candidates = state.data["candidates"]
@@ -641,6 +646,9 @@ if __name__ == "__main__":
         run_dir = Path(args.resume)
         if not (run_dir / "search_state.json").exists():
             raise SystemExit(f"--resume {args.resume}: no search_state.json there")
+        # The interrupted search's own settings; only the resume flag is new.
+        saved = json.loads((run_dir / "config.json").read_text())
+        args = Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), "resume": args.resume})
     else:
         run_name = f"{args.task}__{args.exp_name}__{args.seed}__{int(time.time())}"
         run_dir = Path(args.runs_dir) / run_name
