@@ -76,11 +76,11 @@ EXPERIMENTS: dict[str, Experiment] = {
         budgets={
             "smoke": ("--total-timesteps", "2048", "--num-workers", "2", "--envs-per-worker", "2", "--rollout", "8",
                       "--batch-size", "64", "--hidden-size", "32", "--no-cuda"),
-            "cpu": ("--total-timesteps", "200000"),
+            "cpu": ("--total-timesteps", "150000"),
             "paper": ("--total-timesteps", "2000000000"),
         },
         budget_notes={
-            "cpu": "200k env steps per run (0.01% of the paper's 2B), 2 actor processes x 8 envs, LSTM 256, labels "
+            "cpu": "150k env steps per run (0.0075% of the paper's 2B), 2 actor processes x 8 envs, LSTM 256, labels "
                    "replayed from the shipped reference label table (keyword rules, not an LLM)",
             "paper": "2B env steps; the paper ran many more actors (sample-factory) and labelled with a live LLM",
         },

@@ -22,6 +22,8 @@ EXPECTED = {  # task: (obs_dim, act_dim, episode_length), from the Bi-DexHands c
     "ShadowHandReOrientation": (422, 40, 600),
     "ShadowHandScissors": (417, 52, 150),
     "ShadowHandPen": (417, 52, 125),
+    "ShadowHandBottleCap": (420, 52, 125),
+    "ShadowHandGraspAndPlace": (425, 52, 500),
 }
 
 
