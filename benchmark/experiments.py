@@ -117,12 +117,12 @@ EXPERIMENTS: dict[str, Experiment] = {
                       "--update-epochs", "2", "--num-minibatches", "2", "--eval-frequency", "2", "--eval-episodes", "2",
                       "--reward-frequency", "1", "--reward-gradient-steps", "2", "--reward-batch-episodes", "4",
                       "--no-cuda"),
-            "cpu": ("--backend", "vmas", "--total-timesteps", "410000", "--eval-frequency", "20"),
+            "cpu": ("--backend", "vmas", "--total-timesteps", "123000", "--eval-frequency", "10"),
             "paper": ("--backend", "vmas", "--total-timesteps", "2050000"),
         },
         budget_notes={
-            "cpu": "200 PPO updates of 82 envs x 25 steps (410k env steps, 20% of the paper's 1000 updates), VMAS "
-                   "backend, evaluation every 20 updates over 50 episodes",
+            "cpu": "60 PPO updates of 82 envs x 25 steps (123k env steps, 6% of the paper's 1000 updates), VMAS "
+                   "backend, evaluation every 10 updates over 50 episodes",
             "paper": "1000 updates of 82 envs x 25 steps (2.05M env steps), VMAS backend",
         },
         metric="final_eval_return", metric_label="evaluation team return at the end of training",
