@@ -291,7 +291,7 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
 
     for _iteration in bar:
         finished_success, finished_return, finished_human, finished_length, finished_original = [], [], [], [], []
-        component_sums: dict[str, float] = {}
+        component_sums: dict[str, torch.Tensor] = {}  # kept on the device: no host sync per step
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs_buf[step], dones_buf[step] = next_obs, next_done
@@ -308,7 +308,7 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
             reward, components = reward_fn(info["final_state"])
             reward = reward.float()
             for name, value in components.items():
-                component_sums[name] = component_sums.get(name, 0.0) + value.float().mean().item()
+                component_sums[name] = component_sums.get(name, 0.0) + value.float().mean().double()
             x, y = reward.double(), human_reward.double()
             corr_sums += torch.stack([x.new_tensor(float(x.numel())), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()])
             reward_time += time.time() - t1
@@ -386,7 +386,7 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
         writer.add_scalar("losses/approx_kl", float(np.mean(kls)), global_step)
         writer.add_scalar("losses/clipfrac", float(np.mean(clipfracs)), global_step)
         writer.add_scalar("charts/action_std", agent.actor_logstd.exp().mean().item(), global_step)
-        components_mean = {name: total / args.num_steps for name, total in component_sums.items()}
+        components_mean = {name: total.item() / args.num_steps for name, total in component_sums.items()}
         for name, value in components_mean.items():
             writer.add_scalar(f"charts/reward_components/{name}", value, global_step)
         record = {"step": global_step, "components": components_mean}

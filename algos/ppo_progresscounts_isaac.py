@@ -468,7 +468,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
                 # Counts are of the state reached, s_{t+1}; for envs that just reset that is the final observation.
                 reached = torch.where(info["episode_end"].unsqueeze(-1), info["final_obs"], next_obs)
                 bonus = counts.visit(simhash(reached))
-                reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().item()
+                reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().double()
             else:
                 values, _ = stack_progress(progress_fn, info["final_state"])
                 if args.reward == "progress-as-reward":
@@ -476,7 +476,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
                     reward = sparse + discretiser.normalised(values).sum(dim=-1)
                 else:
                     bonus = counts.visit(discretiser(values))
-                    reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().item()
+                    reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().double()
             reward_time += time.time() - t1
 
             ep_return += reward
@@ -558,7 +558,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
         writer.add_scalar("charts/action_std", agent.actor_logstd.exp().mean().item(), global_step)
         if counts is not None:
             writer.add_scalar("charts/distinct_bins", counts.distinct, global_step)
-            writer.add_scalar("charts/intrinsic_bonus", args.bonus_scale * bonus_sum / args.num_steps, global_step)
+            writer.add_scalar("charts/intrinsic_bonus", args.bonus_scale * float(bonus_sum) / args.num_steps, global_step)
         if finished_success:
             success_rate = torch.cat(finished_success).mean().item()
             best_success = max(best_success, success_rate)
