@@ -41,6 +41,12 @@ class Experiment:
     paper: dict[tuple[str, str], PaperNumber] = field(default_factory=dict)
     """(task, arm) -> the number the paper reports for the same metric"""
     task_flag: str = "--task"
+    checkpoint_glob: str | None = None
+    """a run folder's checkpoint (glob, relative to the seed folder): the sweep resumes an interrupted run from it"""
+    aggregate_scale: str = "raw"
+    """how the report puts tasks on one scale before the IQM: "raw" (rates in [0, 1]) or "minmax" (returns)"""
+    history_key: str = "history"
+    """the key of summary.json that holds the learning curve (a list of dicts with a `step` entry)"""
 
 
 _PC_SOURCE = "ProgressCounts paper, best of 4 progress functions, 5 seeds, 100M steps each [secondary sources]"
@@ -68,6 +74,30 @@ EXPERIMENTS: dict[str, Experiment] = {
         paper={("ShadowHandOver", "progresscounts"): PaperNumber(0.93, _PC_SOURCE),
                ("ShadowHandCatchUnderarm", "progresscounts"): PaperNumber(0.76, _PC_SOURCE)},
     ),
+    "eureka": Experiment(
+        script="algos/ppo_eureka_isaac.py",
+        tasks=("ShadowHandOver", "ShadowHandCatchUnderarm"),
+        variants={"eureka": ()},
+        budgets={
+            "smoke": ("--num-envs", "8", "--hidden-sizes", "32", "32", "--samples", "2", "--iterations", "2",
+                      "--candidate-timesteps", "640", "--eval-seeds", "1", "--eval-timesteps", "640", "--no-cuda"),
+            "cpu": ("--num-envs", "512", "--hidden-sizes", "256", "256", "128", "--samples", "4", "--iterations", "2",
+                    "--candidate-timesteps", "150000", "--eval-seeds", "1", "--eval-timesteps", "1000000"),
+            "paper": ("--num-envs", "2048", "--eval-seeds", "1"),
+        },
+        budget_notes={
+            "cpu": "one search per seed: 4 candidates x 2 iterations (paper: 16 x 5) of 150k env steps each, then the "
+                   "best reward retrained once at that seed for 1M env steps; 512 envs and MLPs [256, 256, 128] as in "
+                   "the progresscounts experiment at this budget, so its final numbers sit beside those arms; "
+                   "answers replayed from the shipped reference transcripts by position",
+            "paper": "16 candidates x 5 iterations of 49M env steps, the best reward retrained for 100M env steps; "
+                     "one search per seed, 2048 envs, MLPs [1024, 1024, 512]",
+        },
+        metric="eval_max_success_rate", metric_label="max success rate over the final evaluation's training",
+        extra_metrics=("eval_final_success_rate", "eval_final_episodic_human_return", "training_seconds"),
+        curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
+        history_key="evaluation_history",
+    ),
     "oni": Experiment(
         script="algos/appo_oni_nethack.py",
         tasks=("NetHackScoreExtendedActions-v1", "NetHackStaircaseLvl3ExtendedActions-v1"),
@@ -84,7 +114,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "replayed from the shipped reference label table (keyword rules, not an LLM)",
             "paper": "2B env steps; the paper ran many more actors (sample-factory) and labelled with a live LLM",
         },
-        metric="mean_return_last100", metric_label="mean episodic return over the last 100 episodes",
+        aggregate_scale="minmax", metric="mean_return_last100", metric_label="mean episodic return over the last 100 episodes",
         extra_metrics=("success_rate_last100", "max_depth_last100", "episodes", "labels", "sps"),
         curves=(("episodic_return", "episodic return (running mean of 100 episodes)"),
                 ("max_depth", "deepest level (running mean of 100 episodes)")),
@@ -96,15 +126,18 @@ EXPERIMENTS: dict[str, Experiment] = {
         budgets={
             "smoke": ("--total-timesteps", "600", "--learning-starts", "200", "--batch-size", "32", "--rrd-k", "8",
                       "--max-episode-steps", "100", "--eval-frequency", "300", "--eval-episodes", "1", "--no-cuda"),
-            "cpu": ("--total-timesteps", "60000", "--eval-frequency", "5000", "--eval-episodes", "5"),
-            "paper": ("--total-timesteps", "1000000"),
+            "cpu": ("--total-timesteps", "300000", "--eval-frequency", "10000", "--eval-episodes", "5",
+                    "--save-model", "--checkpoint-frequency", "50000"),
+            "paper": ("--total-timesteps", "1000000", "--save-model"),
         },
         budget_notes={
-            "cpu": "60k env steps per run (6% of the paper's 1M; ~8 min per run at ~120 steps/s on 2 cores), "
-                   "evaluation every 5k steps over 5 episodes",
+            "cpu": "300k env steps per run (30% of the paper's 1M; ~35-50 min per run at 100-170 steps/s on one core, "
+                   "so the 30 runs take ~9 hours on 2 cores, spread over sessions: a checkpoint every 50k steps lets "
+                   "an interrupted run continue), evaluation every 10k steps over 5 episodes",
             "paper": "1M env steps, evaluation every 5k steps over 10 episodes",
         },
-        metric="final_eval_return", metric_label="evaluation return at the end of training",
+        checkpoint_glob="*/td3_lare_mujoco.cleanrl_model",
+        aggregate_scale="minmax", metric="final_eval_return", metric_label="evaluation return at the end of training",
         extra_metrics=("best_eval_return", "sps"),
         curves=(("eval_return", "evaluation return (dense task reward)"),),
     ),
@@ -117,15 +150,15 @@ EXPERIMENTS: dict[str, Experiment] = {
                       "--update-epochs", "2", "--num-minibatches", "2", "--eval-frequency", "2", "--eval-episodes", "2",
                       "--reward-frequency", "1", "--reward-gradient-steps", "2", "--reward-batch-episodes", "4",
                       "--no-cuda"),
-            "cpu": ("--backend", "vmas", "--total-timesteps", "123000", "--eval-frequency", "10"),
+            "cpu": ("--backend", "vmas", "--total-timesteps", "410000", "--eval-frequency", "20"),
             "paper": ("--backend", "vmas", "--total-timesteps", "2050000"),
         },
         budget_notes={
-            "cpu": "60 PPO updates of 82 envs x 25 steps (123k env steps, 6% of the paper's 1000 updates), VMAS "
-                   "backend, evaluation every 10 updates over 50 episodes",
+            "cpu": "200 PPO updates of 82 envs x 25 steps (410k env steps, 20% of the paper's 1000 updates), VMAS "
+                   "backend, evaluation every 20 updates over 50 episodes",
             "paper": "1000 updates of 82 envs x 25 steps (2.05M env steps), VMAS backend",
         },
-        metric="final_eval_return", metric_label="evaluation team return at the end of training",
+        aggregate_scale="minmax", metric="final_eval_return", metric_label="evaluation team return at the end of training",
         extra_metrics=("best_eval_return", "sps"),
         curves=(("eval_return", "evaluation team return (dense reward)"),),
     ),

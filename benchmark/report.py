@@ -2,7 +2,8 @@
 
 Reads `<runs-root>/<budget>/<experiment>/<task>/<arm>/seed<k>/*/summary.json` (the newest finished run of each
 seed) and writes `benchmark/results/<budget>/<experiment>/`: `report.md` (mean and 95% bootstrap interval over
-seeds of the headline metric per task and arm, the paper's number beside it, the other metrics, throughput),
+seeds of the headline metric per task and arm, the paper's number beside it, the other metrics, throughput, and
+the interquartile mean across tasks with a stratified-bootstrap interval),
 `results.json` (every seed's numbers) and `<task>.png` (mean learning curves per arm, band = min..max over seeds).
 
     python benchmark/report.py --experiments progresscounts --budget cpu
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import scipy.stats
 import tyro
 
 matplotlib.use("Agg")
@@ -51,6 +53,46 @@ def bootstrap_interval(values: list[float], confidence: float = 0.95, resamples:
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
+def iqm(scores: np.ndarray) -> float:
+    """Interquartile mean over every run on every task (Agarwal et al., 2021): the mean of the middle 50% of scores."""
+    return float(scipy.stats.trim_mean(np.asarray(scores, dtype=float).ravel(), proportiontocut=0.25))
+
+
+def stratified_bootstrap_iqm(scores: np.ndarray, confidence: float = 0.95, resamples: int = 5_000, seed: int = 0):
+    """IQM of a (runs, tasks) score matrix and its percentile interval, resampling runs within each task.
+
+    The same estimator as the `rliable` library's `get_interval_estimates(..., aggregate_iqm)`; rliable itself is not
+    a dependency because its `arch` import fails with pandas 3 (measured with rliable 1.2.0, arch 7.2.0)."""
+    scores = np.asarray(scores, dtype=float)
+    rng = np.random.default_rng(seed)
+    runs, tasks = scores.shape
+    picks = rng.integers(0, runs, size=(resamples, runs, tasks))
+    resampled = np.take_along_axis(scores[None].repeat(resamples, axis=0), picks, axis=1)
+    stats = scipy.stats.trim_mean(resampled.reshape(resamples, -1), proportiontocut=0.25, axis=1)
+    alpha = (1.0 - confidence) / 2
+    return iqm(scores), float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
+
+
+def aggregate_scores(exp: Experiment, found: dict) -> tuple[dict[str, np.ndarray], str]:
+    """arm -> (runs, tasks) matrix of headline scores over the seeds every task has, and how they were scaled."""
+    tasks = [t for t in exp.tasks if found.get(t)]
+    raw = {}
+    for arm in exp.variants:
+        seed_sets = [set(found[t].get(arm, {})) for t in tasks]
+        seeds = sorted(set.intersection(*seed_sets)) if seed_sets else []
+        if seeds:
+            raw[arm] = np.array([[found[t][arm][k][exp.metric] for t in tasks] for k in seeds], dtype=float)
+    if exp.aggregate_scale == "raw" or not raw:
+        return raw, "raw scores (already on a common 0-1 scale)"
+    # Returns differ in scale between tasks: map each task's scores to [0, 1] between the lowest and the highest run
+    # in this report, so that every task weighs the same. The result ranks arms; it is not comparable across reports.
+    stacked = np.concatenate(list(raw.values()), axis=0)
+    low, high = stacked.min(axis=0), stacked.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return ({arm: (m - low) / span for arm, m in raw.items()},
+            "each task's scores min-max normalised over all runs in this report (0 = worst run, 1 = best run)")
+
+
 def collect(exp_dir: Path) -> dict[str, dict[str, dict[int, dict]]]:
     """task -> arm -> seed -> summary (the newest finished run in each seed folder)."""
     found: dict[str, dict[str, dict[int, dict]]] = {}
@@ -65,6 +107,8 @@ def collect(exp_dir: Path) -> dict[str, dict[str, dict[int, dict]]]:
 
 def mean_curve(histories: list[list[dict]], key: str, points: int = 100):
     """Interpolates every seed's curve onto a common step grid (up to the shortest run)."""
+    # Records written before the first episode ended carry no episode statistics: they are left out.
+    histories = [[h for h in hist if h.get(key) is not None] for hist in histories]
     curves = [(np.array([h["step"] for h in hist]), np.array([h[key] for h in hist], dtype=float))
               for hist in histories if hist]
     if not curves:
@@ -82,7 +126,7 @@ def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path
         for arm in exp.variants:
             if arm not in arms:
                 continue
-            curve = mean_curve([s.get("history", []) for s in arms[arm].values()], key)
+            curve = mean_curve([s.get(exp.history_key, []) for s in arms[arm].values()], key)
             if curve is None:
                 continue
             grid, mean, low, high = curve
@@ -145,12 +189,27 @@ def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
     if sources:
         lines += ["", "Paper numbers: " + "; ".join(sorted(sources)) + "."]
     lines.append("")
+    scores, scale = aggregate_scores(exp, found)
+    aggregate = {}
+    if scores:
+        lines += ["## Aggregate over tasks", "",
+                  f"Interquartile mean (IQM) of `{exp.metric}` over all runs and tasks, with a 95% stratified-bootstrap "
+                  f"interval (runs resampled within each task); {scale}.", "",
+                  "| arm | tasks | runs per task | IQM (95% CI) | mean |", "|---|---|---|---|---|"]
+        for arm, matrix in scores.items():
+            point, low, high = stratified_bootstrap_iqm(matrix)
+            aggregate[arm] = {"iqm": point, "ci95": [low, high], "mean": float(matrix.mean()),
+                              "runs_per_task": matrix.shape[0], "tasks": matrix.shape[1]}
+            lines.append(f"| {arm} | {matrix.shape[1]} | {matrix.shape[0]} | {point:.3f} ({low:.3f}–{high:.3f}) | "
+                         f"{matrix.mean():.3f} |")
+        lines.append("")
     for task in exp.tasks:
         if found.get(task):
             plot_task(exp, task, found[task], out / f"{task}.png", f"{task} ({args.budget} budget)")
             lines += [f"![{task}]({task}.png)", ""]
     (out / "report.md").write_text("\n".join(lines).rstrip() + "\n")
-    (out / "results.json").write_text(json.dumps({"experiment": name, "budget": args.budget, "results": results}, indent=2))
+    (out / "results.json").write_text(json.dumps({"experiment": name, "budget": args.budget, "results": results,
+                                                      "aggregate": {"scale": scale, "arms": aggregate}}, indent=2))
     print(f"{name}: wrote {out / 'report.md'}")
     return out
 

@@ -2,7 +2,8 @@
 
 Each run gets its own folder `<runs-root>/<budget>/<experiment>/<task>/<arm>/seed<k>/` (the training script
 puts its timestamped run folder inside, with its log in `log.txt` next to it). A run counts as finished when its
-folder holds a `summary.json`; finished runs are skipped, so an interrupted sweep resumes where it stopped.
+folder holds a `summary.json`; finished runs are skipped, so an interrupted sweep resumes where it stopped. For
+experiments that name a `checkpoint_glob`, an interrupted run itself continues from its newest checkpoint.
 
     python benchmark/sweep.py --experiments progresscounts --budget cpu --seeds 1 2 3
     python benchmark/sweep.py --experiments progresscounts --budget smoke --dry-run
@@ -55,22 +56,37 @@ class Args:
 class Run:
     folder: Path
     command: tuple[str, ...]
+    checkpoint_glob: str | None = None
+    """where, inside the folder, an interrupted attempt left a checkpoint that `--resume` continues from"""
+
+    def resume_command(self) -> tuple[str, ...]:
+        """The command, continued from the newest checkpoint of an interrupted attempt when there is one."""
+        if not self.checkpoint_glob:
+            return self.command
+        found = sorted(self.folder.glob(self.checkpoint_glob), key=lambda p: p.stat().st_mtime)
+        return (*self.command, "--resume", str(found[-1])) if found else self.command
 
     def finished(self) -> bool:
         return any(self.folder.glob("*/summary.json"))
 
 
 def plan(args: Args) -> list[Run]:
-    runs = []
     for name in args.experiments:
         if name not in EXPERIMENTS:
             raise SystemExit(f"unknown experiment {name!r}; choose from: {', '.join(EXPERIMENTS)}")
-        exp = EXPERIMENTS[name]
-        if args.budget not in exp.budgets:
-            raise SystemExit(f"experiment {name!r} has no budget {args.budget!r}; it has: {', '.join(exp.budgets)}")
-        unknown = set(args.variants) - set(exp.variants)
+        if args.budget not in EXPERIMENTS[name].budgets:
+            raise SystemExit(f"experiment {name!r} has no budget {args.budget!r}; "
+                             f"it has: {', '.join(EXPERIMENTS[name].budgets)}")
+    # A task or arm filter may name what only some of the chosen experiments have, but each name must exist somewhere.
+    selected = [EXPERIMENTS[name] for name in args.experiments]
+    for kind, wanted, known in (("task", args.tasks, {t for e in selected for t in e.tasks}),
+                                ("arm", args.variants, {a for e in selected for a in e.variants})):
+        unknown = sorted(set(wanted) - known)
         if unknown:
-            raise SystemExit(f"experiment {name!r} has no arm(s) {sorted(unknown)}; it has: {', '.join(exp.variants)}")
+            raise SystemExit(f"no chosen experiment has the {kind}(s) {unknown}; they have: {', '.join(sorted(known))}")
+    runs = []
+    for name in args.experiments:
+        exp = EXPERIMENTS[name]
         tasks = [t for t in exp.tasks if not args.tasks or t in args.tasks]
         for task in tasks:
             for arm, arm_flags in exp.variants.items():
@@ -80,7 +96,7 @@ def plan(args: Args) -> list[Run]:
                     folder = Path(args.runs_root) / args.budget / name / task / arm / f"seed{seed}"
                     command = (sys.executable, str(REPO / exp.script), exp.task_flag, task, *arm_flags,
                                *exp.budgets[args.budget], "--seed", str(seed), "--runs-dir", str(folder))
-                    runs.append(Run(folder, command))
+                    runs.append(Run(folder, command, exp.checkpoint_glob))
     return runs
 
 
@@ -89,10 +105,11 @@ def execute(run: Run, threads: int) -> tuple[Run, int]:
     env = dict(os.environ)
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    with open(run.folder / "log.txt", "w") as log:
-        log.write(shlex.join(run.command) + "\n")
+    command = run.resume_command()
+    with open(run.folder / "log.txt", "a") as log:  # appended: an interrupted attempt's log is kept
+        log.write(shlex.join(command) + "\n")
         log.flush()
-        code = subprocess.call(run.command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     return run, code
 
 
@@ -102,7 +119,7 @@ def main(args: Args) -> int:
     print(f"{len(runs)} runs, {len(runs) - len(todo)} already finished, {len(todo)} to do")
     if args.dry_run:
         for run in todo:
-            print(shlex.join(run.command))
+            print(shlex.join(run.resume_command()))
         return 0
     if args.slurm_template:
         template = string.Template(Path(args.slurm_template).read_text())
@@ -111,7 +128,7 @@ def main(args: Args) -> int:
             job = run.folder / "job.sbatch"
             name = "_".join(run.folder.parts[-4:])
             job.write_text(template.substitute(job_name=name, folder=str(run.folder.resolve()),
-                                               command=shlex.join(run.command)))
+                                               command=shlex.join(run.resume_command())))
             print(f"sbatch {shlex.quote(str(job))}")
         return 0
     failed = []

@@ -4,8 +4,10 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,11 +35,19 @@ def test_plan_crosses_tasks_arms_and_seeds_into_separate_folders(tmp_path):
     assert first.command[first.command.index("--runs-dir") + 1] == str(first.folder)
 
 
-@pytest.mark.parametrize("bad", [dict(experiments=("nope",)), dict(budget="huge"), dict(variants=("nope",))])
+@pytest.mark.parametrize("bad", [dict(experiments=("nope",)), dict(budget="huge"), dict(variants=("nope",)),
+                                 dict(tasks=("ShadowHandNope",))])
 def test_plan_rejects_unknown_names_with_a_clear_message(tmp_path, bad):
     args = sweep.Args(**{"experiments": ("progresscounts",), "runs_root": str(tmp_path), **bad})
-    with pytest.raises(SystemExit, match="unknown experiment|has no budget|has no arm"):
+    with pytest.raises(SystemExit, match="unknown experiment|has no budget|has the arm|has the task"):
         sweep.plan(args)
+
+
+def test_an_arm_of_one_experiment_filters_only_that_experiment(tmp_path):
+    args = sweep.Args(experiments=("progresscounts", "lare_mpe"), variants=("dense", "rd"), budget="smoke", seeds=(1,),
+                      runs_root=str(tmp_path))
+    arms = {(run.folder.parts[-4], run.folder.parts[-2]) for run in sweep.plan(args)}
+    assert arms == {("progresscounts", "dense"), ("lare_mpe", "dense"), ("lare_mpe", "rd")}
 
 
 def test_finished_runs_are_skipped(tmp_path):
@@ -48,6 +58,19 @@ def test_finished_runs_are_skipped(tmp_path):
     (done / "summary.json").write_text("{}")
     (runs[1].folder / "crashed_run").mkdir(parents=True)  # a folder without summary.json is not finished
     assert [r.finished() for r in runs[:2]] == [True, False]
+
+
+def test_an_interrupted_run_resumes_from_its_newest_checkpoint(tmp_path):
+    args = sweep.Args(experiments=("lare_mujoco",), budget="cpu", seeds=(1,), runs_root=str(tmp_path))
+    run = sweep.plan(args)[0]
+    assert run.resume_command() == run.command  # nothing to resume from yet
+    old, new = run.folder / "attempt1" / "td3_lare_mujoco.cleanrl_model", run.folder / "attempt2" / "td3_lare_mujoco.cleanrl_model"
+    for path, mtime in ((old, 1_000), (new, 2_000)):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"")
+        os.utime(path, (mtime, mtime))
+    assert run.resume_command() == (*run.command, "--resume", str(new))
+    assert "--save-model" in run.command  # the cpu budget writes the checkpoints it resumes from
 
 
 def test_bootstrap_interval_contains_the_mean_and_collapses_for_equal_values():
@@ -62,6 +85,38 @@ def test_mean_curve_interpolates_onto_the_shortest_run():
     grid, mean, low, high = report.mean_curve([a, b], "v", points=3)
     assert grid.tolist() == [0.0, 5.0, 10.0]
     assert mean.tolist() == [0.0, 1.0, 2.0] and low.tolist() == [0.0, 0.5, 1.0] and high.tolist() == [0.0, 1.5, 3.0]
+
+
+def test_mean_curve_skips_records_without_the_statistic():
+    a = [{"step": 0}, {"step": 10, "v": 1.0}, {"step": 20, "v": 3.0}]
+    grid, mean, _, _ = report.mean_curve([a], "v", points=2)
+    assert grid.tolist() == [10.0, 20.0] and mean.tolist() == [1.0, 3.0]
+
+
+def test_iqm_is_the_mean_of_the_middle_half_and_its_interval_resamples_within_tasks():
+    # 8 scores: the IQM drops the two lowest and the two highest, whichever task they belong to.
+    scores = np.array([[0.0, 10.0], [1.0, 11.0], [2.0, 12.0], [3.0, 13.0]])
+    assert report.iqm(scores) == pytest.approx(np.mean([2.0, 3.0, 10.0, 11.0]))
+    point, low, high = report.stratified_bootstrap_iqm(scores, resamples=2000)
+    assert point == report.iqm(scores) and low <= point <= high
+    # Within-task resampling keeps each task's values inside its own range: the bounds stay within the extremes.
+    assert 0.0 < low and high < 13.0
+    same = np.full((3, 2), 0.25)
+    assert report.stratified_bootstrap_iqm(same)[1:] == (0.25, 0.25)
+
+
+def test_aggregate_scores_use_seeds_common_to_all_tasks_and_scale_returns_per_task():
+    exp = EXPERIMENTS["lare_mujoco"]
+    t0, t1 = exp.tasks[:2]
+    found = {t0: {"none": {1: {exp.metric: 0.0}, 2: {exp.metric: 100.0}, 3: {exp.metric: 50.0}},
+                  "dense": {1: {exp.metric: 200.0}, 2: {exp.metric: 100.0}}},
+             t1: {"none": {1: {exp.metric: -5.0}, 2: {exp.metric: -1.0}},
+                  "dense": {1: {exp.metric: -3.0}, 2: {exp.metric: -1.0}}}}
+    exp = replace(exp, tasks=(t0, t1))
+    scores, scale = report.aggregate_scores(exp, found)
+    assert set(scores) == {"none", "dense"} and "min-max" in scale
+    np.testing.assert_allclose(scores["none"], [[0.0, 0.0], [0.5, 1.0]])  # seed 3 is missing on the second task
+    np.testing.assert_allclose(scores["dense"], [[1.0, 0.5], [0.5, 1.0]])
 
 
 def run_all(*flags, results_root, **kwargs):
