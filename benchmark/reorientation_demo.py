@@ -8,24 +8,29 @@ Only the second (left-hand) cube's rotation counts for a goal (see dexhands/task
 while the cubes fall into the palms; the first env whose left cube then lies at least `--min-start-distance` rad
 from its goal is the target. The search copies that env's physics state into `--population` rows of a second env
 and optimises `--keyframes` sets of 20 left-hand finger targets, each held `--hold` steps (right hand at zero), by
-the cross-entropy method; a sample scores the smallest rotation distance its cube reaches while it stays in the hand
-(centre above `--min-height`) and turns slower than `--max-angvel`, so that a goal is approached under control
-rather than flicked past, and the search runs until one comes within `--target-distance` (0.05 rad, half the
-goal tolerance). Samples are rounded to 3 decimals so that a printed sequence replays exactly.
+the cross-entropy method (benchmark/keyframe_search.py); a sample scores the smallest rotation distance its cube
+reaches while it stays in the hand (centre above `--min-height`) and turns slower than `--max-angvel`, so that a
+goal is approached under control rather than flicked past, and the search runs until one comes within
+`--target-distance` (0.05 rad, half the goal tolerance). Samples are rounded to 3 decimals so that a printed sequence replays exactly.
 The found sequence is then replayed in a fresh demo env from `env.reset()`, through `env.step` only (no state
 copies), which must count a goal reached (`info["success"] >= 1`).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import tyro
 
 import dexhands
 from dexhands.rotations import rotation_distance
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from keyframe_search import cross_entropy_search, format_keyframes, keyframe_index  # noqa: E402
 
 TASK = "ShadowHandReOrientation"
 
@@ -65,8 +70,9 @@ class Args:
 def left_actions(num_envs: int, step: int, settle: int, hold: int, keys: torch.Tensor) -> torch.Tensor:
     """Zero actions while settling, then keyframe `(step - settle) // hold` on the left hand's 20 finger targets."""
     actions = torch.zeros(num_envs, 40)
-    if step >= settle:
-        actions[:, 20:] = keys[:, min((step - settle) // hold, keys.shape[1] - 1)]
+    key = keyframe_index(step, settle, hold, keys.shape[1])
+    if key is not None:
+        actions[:, 20:] = keys[:, key]
     return actions
 
 
@@ -93,12 +99,8 @@ def search(args: Args, snapshot) -> tuple[torch.Tensor, float, int]:
     n, steps = args.population, args.keyframes * args.hold
     env = dexhands.make(TASK, n, seed=args.seed, num_threads=args.num_threads)
     env.reset()
-    gen = torch.Generator().manual_seed(args.seed)
-    mean, std = torch.zeros(args.keyframes, 20), torch.full((args.keyframes, 20), args.init_std)
-    best_keys, best_score = mean.clone(), float("inf")
-    for iteration in range(args.iterations):
-        keys = (mean + std * torch.randn(n, args.keyframes, 20, generator=gen)).clamp(-1, 1).round(decimals=3)
-        keys[0] = best_keys  # elitism: the best sequence so far is re-scored (deterministic) and kept
+
+    def evaluate(keys: torch.Tensor) -> torch.Tensor:
         env.sim.state[:] = sim_state  # search only: every row continues from the settled target state
         env.sim.sensordata[:] = sensordata
         env.goal_rot[:] = goal_rot
@@ -113,15 +115,15 @@ def search(args: Args, snapshot) -> tuple[torch.Tensor, float, int]:
             dist = rotation_distance(final["object_another_rot"], goal_rot[1].expand(n, 4))  # the target's goal
             slow = final["object_another_angvel"].norm(dim=-1) < args.max_angvel
             score = torch.where(held & slow, torch.minimum(score, dist), score)
-        order = score.argsort()
-        elite = keys[order[: args.elites]]
-        mean, std = elite.mean(0), elite.std(0).clamp(min=0.05)
-        best_keys, best_score = keys[order[0]].clone(), score[order[0]].item()
-        print(f"iteration {iteration}: best {best_score:.3f} rad, elite mean {score[order[: args.elites]].mean():.3f} rad")
-        if best_score < args.target_distance:
-            break
+        return score
+
+    result = cross_entropy_search(
+        evaluate, torch.zeros(args.keyframes, 20), torch.full((args.keyframes, 20), args.init_std),
+        population=n, elites=args.elites, iterations=args.iterations, generator=torch.Generator().manual_seed(args.seed),
+        done=lambda best: best < args.target_distance,
+        report=lambda i, best, elite: print(f"iteration {i}: best {best:.3f} rad, elite mean {elite:.3f} rad"))
     env.close()
-    return best_keys, best_score, iteration + 1
+    return result
 
 
 def replay(args: Args, row: int, keys: torch.Tensor):
@@ -163,5 +165,5 @@ if __name__ == "__main__":
     print(f"replay from reset: goals reached {success:.0f} at step {step + 1}, episode ended {bool(ended)}, "
           f"cube height ≥ {min(r[2] for r in record):.3f} m, ≤ {100 * max(r[3] for r in record):.1f} cm from its start")
     print("keyframes (left-hand finger targets, one row per keyframe):")
-    print("[" + ",\n ".join("[" + ", ".join(f"{v:.3f}" for v in k.tolist()) + "]" for k in keys) + "]")
+    print(format_keyframes(keys))
     assert success >= 1, "the replay did not reach the goal"

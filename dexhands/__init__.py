@@ -27,18 +27,28 @@ BACKENDS = ("auto", "mujoco", "warp")
 
 def make(task: str, num_envs: int, device: str | torch.device = "cpu", backend: str = "auto", seed: int = 0,
          num_threads: int | None = None):
-    """Build `num_envs` copies of `task` (one of `TASKS`) on `backend` ("auto" picks "mujoco" for now)."""
+    """Build `num_envs` copies of `task` (one of `TASKS`) on `backend`.
+
+    "mujoco": C MuJoCo on every CPU core (`num_threads`), tensors moved to `device`. "warp": MuJoCo Warp on
+    `device` (a CUDA device; on "cpu" it runs too, single-threaded and several times slower than "mujoco":
+    for tests). "auto": "mujoco" for now: the Warp backend has passed its equivalence tests on CPU only, so
+    it is used when asked for by name until it has been validated on a GPU.
+    """
     if task not in TASK_CONFIGS:
         raise ValueError(f"unknown dexhands task {task!r}; available tasks: {', '.join(TASKS)}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "warp":
-        raise NotImplementedError("the MuJoCo Warp (GPU) backend is not implemented yet; use backend='mujoco'")
     if num_envs < 1:
         raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+    if backend == "auto":
+        backend = "mujoco"
     from dexhands.env import DexHandsEnv
 
-    return DexHandsEnv(TASK_CONFIGS[task], num_envs, device=device, seed=seed, num_threads=num_threads)
+    try:
+        return DexHandsEnv(TASK_CONFIGS[task], num_envs, device=device, seed=seed, num_threads=num_threads,
+                           backend=backend)
+    except NotImplementedError as e:
+        raise NotImplementedError(f"{task} cannot run on backend {backend!r}: {e}") from e
 
 
 __all__ = ["TASKS", "make"]

@@ -7,19 +7,36 @@ Sensor values come back from the last physics step; MuJoCo evaluates sensors bef
 sensor-derived kinematics (fingertip and palm poses) lag the returned state by one physics step (1/120 s),
 while joint positions and velocities come from the state itself and are exact. `forward()` recomputes
 sensors exactly for a few rows (used after resets).
+
+The arrays are numpy (tools and tests index them directly); `buffers()` hands the env zero-copy torch views
+of them, the same interface the Warp backend (`dexhands.warp_batch`) offers on the GPU.
 """
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import mujoco
 import numpy as np
+import torch
 from mujoco import rollout
+
+from dexhands.selection import RowSelection
 
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 CONTROL_SPEC = mujoco.mjtState.mjSTATE_CTRL | mujoco.mjtState.mjSTATE_QFRC_APPLIED
+
+
+class SimBuffers(NamedTuple):
+    """Per-env simulator arrays as torch tensors of shape (num_envs, ...) that share the simulator's memory."""
+
+    qpos: torch.Tensor
+    qvel: torch.Tensor
+    sensordata: torch.Tensor
+    ctrl: torch.Tensor  # actuator targets, held over the substeps
+    qfrc: torch.Tensor  # generalised forces applied on the free bases (qfrc_applied)
 
 
 class BatchSimulator:
@@ -59,6 +76,19 @@ class BatchSimulator:
     @property
     def qvel(self) -> np.ndarray:
         return self.state[:, self.qvel_slice]
+
+    def buffers(self) -> SimBuffers:
+        """Zero-copy float64 CPU views (the numpy arrays are only ever written in place, so the views stay valid)."""
+        return SimBuffers(*(torch.from_numpy(a) for a in (self.qpos, self.qvel, self.sensordata, self.ctrl, self.qfrc)))
+
+    def select(self, mask: torch.Tensor) -> RowSelection | None:
+        """The envs where `mask` is set, as rows (None when there are none)."""
+        rows = mask.nonzero().flatten()
+        return RowSelection(rows) if len(rows) else None
+
+    def refresh(self, selection: RowSelection) -> None:
+        """Recompute the sensors of envs whose state was just written (after a reset)."""
+        self.forward(selection.host_rows())
 
     def step(self) -> None:
         """Advance every env by `substeps` physics steps with the current `ctrl` and `qfrc`."""

@@ -10,7 +10,8 @@ import torch
 from dexhands.batch import BatchSimulator
 from dexhands.descriptions import describe_state
 from dexhands.rotations import quat_apply, quat_conjugate, quat_from_angle_axis, quat_mul, xyzw_to_wxyz
-from dexhands.scene import build_scene
+from dexhands.scene import HandIndex, Scene, build_scene
+from dexhands.selection import MaskSelection, RowSelection
 from dexhands.state import OBJECT_SUFFIXES, StateReader
 from dexhands.tasks.base import TaskConfig
 
@@ -27,20 +28,36 @@ class DexHandsEnv:
     call, `info["final_obs"]` holds their last observation (rows of the other envs hold the current one),
     `info["final_state"]` the named state before the reset, and `info["success"]` the episode's sticky success
     flag before the reset (PushBlock: its latched 0/0.5/1 grade; ReOrientation: its running count of goals reached).
+
+    Only the simulator depends on `backend`: "mujoco" steps C MuJoCo on CPU threads (`dexhands.batch`), "warp"
+    steps MuJoCo Warp on the env's device (`dexhands.warp_batch`). State, observations, rewards and resets are
+    this class for both; it reaches the simulator through torch views of its buffers (`sim.buffers()`) and
+    touches envs through `sim.select(mask)` (rows on the CPU, a mask on the GPU: see `dexhands.selection`).
     """
 
     def __init__(self, task: TaskConfig, num_envs: int, device: str | torch.device = "cpu", seed: int = 0,
-                 num_threads: int | None = None):
+                 num_threads: int | None = None, backend: str = "mujoco"):
         self.task = task
         self.num_envs = num_envs
         self.device = torch.device(device)
+        self.backend = backend
         self.obs_dim = task.obs_dim
         self.act_dim = task.act_dim
         self.episode_length = task.episode_length
         self.scene = build_scene(task.layout)
-        self.sim = BatchSimulator(self.scene.model, num_envs, SUBSTEPS, num_threads)
+        if backend == "warp":
+            from dexhands.warp_batch import WarpSimulator
+
+            self.sim = WarpSimulator(self.scene.model, num_envs, SUBSTEPS, self.device)
+        else:
+            self.sim = BatchSimulator(self.scene.model, num_envs, SUBSTEPS, num_threads)
+        # Everything below talks to the simulator through these torch views (CPU float64 / Warp float32).
+        self.buffers = self.sim.buffers()
+        sim_device = self.buffers.qpos.device
         self.reader = StateReader(self.scene, task, self.device)
-        self.generator = torch.Generator().manual_seed(seed)
+        # Reset draws happen where the simulator lives: on the CPU for "mujoco" (the stream it always had),
+        # on the GPU for "warp" (no host round-trip).
+        self.generator = torch.Generator(device=sim_device).manual_seed(seed)
         self.progress_buf = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self.successes = torch.zeros(num_envs, device=self.device)
         # Further latched metrics of a task (e.g. Switch's original, unreachable criterion), same life as `successes`.
@@ -51,15 +68,19 @@ class DexHandsEnv:
         self.goal_pos = goal_starts.expand(num_envs, n_obj, 3).clone()
         self.goal_rot = torch.zeros(num_envs, n_obj, 4, device=self.device)
         self.goal_rot[..., 3] = 1.0
-        self._hands = list(self.scene.hands.values())
-        self._default_dof = [np.clip(0.0, h.joint_low, h.joint_high) for h in self._hands]
+        self._index = _SimIndex(self.scene, task, sim_device, self.buffers.ctrl.dtype)
+        self._dof_limits = {
+            f"{name}_dof_{side}_limits": torch.as_tensor(limits, dtype=torch.float32, device=self.device)
+            for name, hand in zip(("shadow_hand", "shadow_hand_another"), self.scene.hands.values())
+            for side, limits in (("lower", hand.joint_low), ("upper", hand.joint_high))
+        }
         self._state: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------------------------------------- public API
     def reset(self) -> torch.Tensor:
         """Reset every env; return the observations (num_envs, obs_dim)."""
         self.actions.zero_()
-        self._reset_rows(np.arange(self.num_envs))
+        self._reset_envs(self.sim.select(torch.ones(self.num_envs, dtype=torch.bool, device=self.device)))
         self._state = self._read_state()
         return self.reader.observe(self._state, self.actions)
 
@@ -90,8 +111,10 @@ class DexHandsEnv:
             self.successes = self.successes + success_now.float()
         else:  # latched: the episode's best value (a 0/1 flag, or a graded 0/0.5/1)
             self.successes = torch.maximum(self.successes, success_now.float())
-        if self.task.new_goal_on_success and success_now.any():
-            self._new_goal_rotation(success_now.bool().nonzero().flatten())
+        if self.task.new_goal_on_success:
+            reached = self.sim.select(success_now.bool())
+            if reached is not None:
+                self._new_goal_rotation(reached)
         for name, now in self.task.extra_success(self._state).items():
             self.extra_successes[name] = torch.where(now, torch.ones_like(self.successes), self.extra_successes[name])
         time_out = self.progress_buf >= self.episode_length
@@ -103,14 +126,16 @@ class DexHandsEnv:
             "time_out": time_out & ~terminate,
             "final_obs": obs,
             # The named state the step reached, before any reset: what reward/progress code scores for s_{t+1}.
-            "final_state": {**self._state, "progress_buf": self.progress_buf.clone(), "successes": self.successes.clone()},
+            # `actions` is copied because resetting finished envs zeroes their rows of `self.actions` in place.
+            "final_state": {**self._state, "actions": self.actions.clone(), "progress_buf": self.progress_buf.clone(),
+                            "successes": self.successes.clone()},
             "episode_length": self.progress_buf.clone(),
             **{name: flag.clone() for name, flag in self.extra_successes.items()},
         }
-        if done.any():
-            rows = done.nonzero().flatten()
-            self.actions[rows] = 0.0
-            self._reset_rows(rows.cpu().numpy())
+        finished = self.sim.select(done)
+        if finished is not None:
+            finished.put(self.actions, 0.0)
+            self._reset_envs(finished)
             self._state = self._read_state()
             obs = self.reader.observe(self._state, self.actions)
         self._state["successes"] = self.successes
@@ -130,25 +155,26 @@ class DexHandsEnv:
     # ------------------------------------------------------------------------------------------------ internals
     def _apply_actions(self, actions: torch.Tensor) -> None:
         per_hand = self.act_dim // 2
-        a = actions.cpu().numpy().astype(np.float64)
+        index, buffers = self._index, self.buffers
+        a = actions.to(index.device, torch.float64)
         state = self._state
-        for i, (name, hand) in enumerate(self.scene.hands.items()):
+        for i, (name, hand) in enumerate(zip(self.scene.hands, index.hands)):
             hand_a = a[:, i * per_hand:(i + 1) * per_hand]
             fingers = hand_a[:, -20:]
             # Absolute targets over each actuated joint's full range (Bi-DexHands, useRelativeControl False).
-            self.sim.ctrl[:, hand.ctrl] = hand.ctrl_low + 0.5 * (fingers + 1.0) * (hand.ctrl_high - hand.ctrl_low)
+            ctrl = hand.ctrl_low + 0.5 * (fingers + 1.0) * (hand.ctrl_high - hand.ctrl_low)
+            buffers.ctrl[:, hand.ctrl] = ctrl.to(index.dtype)
             if self.task.free_base:
                 force = hand_a[:, 0:3] * POLICY_DT * self.task.transition_scale * BASE_FORCE_SCALE
-                torque = torch.as_tensor(hand_a[:, 3:6] * POLICY_DT * self.task.orientation_scale * BASE_TORQUE_SCALE,
-                                         dtype=torch.float32)
+                torque = (hand_a[:, 3:6] * POLICY_DT * self.task.orientation_scale * BASE_TORQUE_SCALE).float()
                 # Ball-joint generalised forces are torques in the mount's current frame.
-                mount_rot = state[f"{name}_hand_base_rot"].cpu()
-                local_torque = quat_apply(quat_conjugate(mount_rot), torque).numpy()
-                self.sim.qfrc[:, hand.base_dof[:3]] = force
-                self.sim.qfrc[:, hand.base_dof[3:]] = local_torque
+                mount_rot = state[f"{name}_hand_base_rot"].to(index.device)
+                local_torque = quat_apply(quat_conjugate(mount_rot), torque)
+                buffers.qfrc[:, hand.base_force] = force.to(index.dtype)
+                buffers.qfrc[:, hand.base_torque] = local_torque.to(index.dtype)
 
     def _read_state(self) -> dict[str, torch.Tensor]:
-        state = self.reader.read(self.sim.qpos, self.sim.qvel, self.sim.sensordata)
+        state = self.reader.read(self.buffers.qpos, self.buffers.qvel, self.buffers.sensordata)
         for k, suffix in enumerate(OBJECT_SUFFIXES[: self.task.num_objects]):
             state[f"goal{suffix}_pos"] = self.goal_pos[:, k]
             state[f"goal{suffix}_rot"] = self.goal_rot[:, k]
@@ -156,57 +182,89 @@ class DexHandsEnv:
         state["progress_buf"] = self.progress_buf
         state["successes"] = self.successes
         state["actions"] = self.actions
-        for name, (low, high) in zip(("shadow_hand", "shadow_hand_another"),
-                                     ((h.joint_low, h.joint_high) for h in self._hands)):
-            state[f"{name}_dof_lower_limits"] = torch.as_tensor(low, dtype=torch.float32, device=self.device)
-            state[f"{name}_dof_upper_limits"] = torch.as_tensor(high, dtype=torch.float32, device=self.device)
+        state.update(self._dof_limits)
         return state
 
-    def _new_goal_rotation(self, rows: torch.Tensor) -> None:
+    def _new_goal_rotation(self, reached: RowSelection | MaskSelection) -> None:
         """Reached goals get a new random rotation (shared by all objects, as at reset), visible in this step's obs."""
-        self.goal_rot[rows] = self._random_rotation(len(rows)).to(self.device).unsqueeze(1)
+        reached.put(self.goal_rot, self._random_rotation(reached.count).unsqueeze(1))
         for k, suffix in enumerate(OBJECT_SUFFIXES[: self.task.num_objects]):
             self._state[f"goal{suffix}_rot"] = self.goal_rot[:, k]
             self._state[f"goal{suffix}_pose"] = torch.cat([self.goal_pos[:, k], self.goal_rot[:, k]], -1)
 
     def _uniform(self, *shape: int, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
-        return low + (high - low) * torch.rand(*shape, generator=self.generator)
+        return low + (high - low) * torch.rand(*shape, generator=self.generator, device=self.generator.device)
 
     def _random_rotation(self, count: int) -> torch.Tensor:
         """Bi-DexHands' randomize_rotation: a rotation about x by π·u1, then about y by π·u2 ((x, y, z, w))."""
         u = self._uniform(count, 2)
-        qx = quat_from_angle_axis(u[:, 0] * math.pi, torch.tensor([1.0, 0.0, 0.0]).expand(count, 3))
-        qy = quat_from_angle_axis(u[:, 1] * math.pi, torch.tensor([0.0, 1.0, 0.0]).expand(count, 3))
+        qx = quat_from_angle_axis(u[:, 0] * math.pi, _unit_vectors(count, 0, u.device))
+        qy = quat_from_angle_axis(u[:, 1] * math.pi, _unit_vectors(count, 1, u.device))
         return quat_mul(qx, qy)
 
-    def _reset_rows(self, rows: np.ndarray) -> None:
-        """New episode for `rows`: hand joints near default, bases at start, eggs at start with noise, new goals."""
-        count = len(rows)
-        if count == 0:
-            return
-        qpos, qvel = self.sim.qpos, self.sim.qvel
-        qpos[rows] = self.scene.model.qpos0
-        qvel[rows] = 0.0
-        for hand, default in zip(self._hands, self._default_dof):
-            u = self._uniform(count, 24, low=0.0, high=1.0).numpy()
-            span = hand.joint_low - default + u * (hand.joint_high - hand.joint_low)
-            qpos[np.ix_(rows, hand.qpos)] = default + self.task.reset_dof_pos_noise * span
-        identity = torch.tensor([0.0, 0.0, 0.0, 1.0]).expand(count, 4)
+    def _reset_envs(self, envs: RowSelection | MaskSelection) -> None:
+        """New episode for `envs`: hand joints near default, bases at start, eggs at start with noise, new goals."""
+        count, index, buffers = envs.count, self._index, self.buffers
+        envs.put(buffers.qpos, index.qpos0)
+        envs.put(buffers.qvel, 0.0)
+        for hand in index.hands:
+            u = self._uniform(count, 24, low=0.0, high=1.0)
+            span = hand.joint_low - hand.default_dof + u * (hand.joint_high - hand.joint_low)
+            envs.put(buffers.qpos, hand.default_dof + self.task.reset_dof_pos_noise * span, hand.qpos)
+        identity = _unit_vectors(count, 3, index.device, size=4)
         goal_rot = self._random_rotation(count) if self.task.random_goal_rotation else identity
-        for k, (start, qadr) in enumerate(zip(self.task.layout.object_starts, self.scene.object_qpos)):
-            pos = torch.tensor(start) + self.task.reset_position_noise * self._uniform(count, 3)
+        for k, (start, qadr) in enumerate(zip(index.object_starts, index.object_qpos)):
+            pos = start + self.task.reset_position_noise * self._uniform(count, 3)
             rot = xyzw_to_wxyz(self._random_rotation(count) if self.task.random_object_rotation else identity)
-            qpos[np.ix_(rows, qadr)] = torch.cat([pos, rot], -1).numpy()
-            self.goal_rot[torch.as_tensor(rows), k] = goal_rot.to(self.device)
-        if len(self.scene.joint_qpos):
-            qpos[np.ix_(rows, self.scene.joint_qpos)] = np.asarray(self.task.object_dof_start)
-            qvel[np.ix_(rows, self.scene.joint_dof)] = np.asarray(self.task.object_dof_start_vel or 0.0)
-        self.sim.state[rows, 0] = 0.0
-        self.sim.qfrc[rows] = 0.0
-        self.progress_buf[torch.as_tensor(rows)] = 0
-        self.successes[torch.as_tensor(rows)] = 0.0
+            envs.put(buffers.qpos, torch.cat([pos, rot], -1), qadr)
+            envs.put(self.goal_rot, goal_rot, k)
+        if len(index.joint_qpos):
+            envs.put(buffers.qpos, index.object_dof_start, index.joint_qpos)
+            envs.put(buffers.qvel, index.object_dof_start_vel, index.joint_dof)
+        envs.put(buffers.qfrc, 0.0)
+        envs.put(self.progress_buf, 0)
+        envs.put(self.successes, 0.0)
         for flag in self.extra_successes.values():
-            flag[torch.as_tensor(rows)] = 0.0
-        self.sim.forward(rows)
+            envs.put(flag, 0.0)
+        self.sim.refresh(envs)
 
 
+class _HandColumns:
+    """One hand's columns in the simulator buffers and its joint/actuator ranges, as tensors on the sim device."""
+
+    def __init__(self, hand: HandIndex, device: torch.device):
+        def index(a):
+            return torch.as_tensor(np.asarray(a), dtype=torch.long, device=device)
+
+        def value(a):  # float64 like MuJoCo's own arrays, so the CPU backend computes exactly what it always did
+            return torch.as_tensor(np.asarray(a, dtype=np.float64), device=device)
+
+        self.qpos, self.ctrl = index(hand.qpos), index(hand.ctrl)
+        self.ctrl_low, self.ctrl_high = value(hand.ctrl_low), value(hand.ctrl_high)
+        self.joint_low, self.joint_high = value(hand.joint_low), value(hand.joint_high)
+        self.default_dof = value(np.clip(0.0, hand.joint_low, hand.joint_high))
+        if hand.base_dof is not None:
+            self.base_force, self.base_torque = index(hand.base_dof[:3]), index(hand.base_dof[3:])
+
+
+class _SimIndex:
+    """Where the env writes in the simulator buffers, and the reset values, prepared once on the sim device."""
+
+    def __init__(self, scene: Scene, task: TaskConfig, device: torch.device, dtype: torch.dtype):
+        self.device, self.dtype = device, dtype
+        self.hands = [_HandColumns(hand, device) for hand in scene.hands.values()]
+        self.qpos0 = torch.as_tensor(scene.model.qpos0, device=device)
+        self.object_starts = [torch.tensor(start, device=device) for start in task.layout.object_starts]
+        self.object_qpos = [torch.as_tensor(q, dtype=torch.long, device=device) for q in scene.object_qpos]
+        self.joint_qpos = torch.as_tensor(scene.joint_qpos, dtype=torch.long, device=device)
+        self.joint_dof = torch.as_tensor(scene.joint_dof, dtype=torch.long, device=device)
+        self.object_dof_start = torch.tensor(task.object_dof_start, dtype=torch.float64, device=device)
+        self.object_dof_start_vel = (torch.tensor(task.object_dof_start_vel, dtype=torch.float64, device=device)
+                                     if task.object_dof_start_vel else 0.0)
+
+
+def _unit_vectors(count: int, axis: int, device: torch.device, size: int = 3) -> torch.Tensor:
+    """`count` copies of the unit vector along `axis` (made on the device: no host-to-device copy)."""
+    out = torch.zeros(count, size, device=device)
+    out[:, axis] = 1.0
+    return out

@@ -59,9 +59,11 @@ class StateReader:
         self.bodies = scene.bodies
         self.joint_qpos = scene.joint_qpos
         self.joint_dof = scene.joint_dof
+        self._index_cache: dict[tuple[str, bytes], torch.Tensor] = {}  # column indices on the simulation device
 
-    def read(self, qpos: np.ndarray, qvel: np.ndarray, sensordata: np.ndarray) -> dict[str, torch.Tensor]:
-        qpos_t, qvel_t, sens_t = (_Columns(a, self.device) for a in (qpos, qvel, sensordata))
+    def read(self, qpos: torch.Tensor, qvel: torch.Tensor, sensordata: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named state from the simulator buffers (torch views of shape (num_envs, ...), CPU or device)."""
+        qpos_t, qvel_t, sens_t = (_Columns(a, self.device, self._index_cache) for a in (qpos, qvel, sensordata))
         n = qpos.shape[0]
         state: dict[str, torch.Tensor] = {}
         for name, h in self.hands.items():
@@ -141,17 +143,27 @@ class StateReader:
 
 
 class _Columns:
-    """Gathers columns in numpy, then hands out float32 tensors.
+    """Gathers columns of a simulator buffer (a torch tensor) and hands out float32 tensors on `device`.
 
-    Torch advanced indexing of small batched tensors was ~10 ms per call here (thread start-up competing
-    with the physics threads); numpy takes microseconds.
+    CPU buffers are gathered in numpy: torch advanced indexing of small batched tensors was ~10 ms per call
+    here (thread start-up competing with the physics threads), numpy takes microseconds. Device buffers
+    (Warp on CUDA) are gathered on the device with index tensors cached in `cache`.
     """
 
-    def __init__(self, array: np.ndarray, device: torch.device):
-        self.array, self.device = array, device
+    def __init__(self, array: torch.Tensor, device: torch.device, cache: dict[tuple[str, bytes], torch.Tensor]):
+        self.on_host = array.device.type == "cpu"
+        self.array = array.numpy() if self.on_host else array
+        self.device, self.cache = device, cache
 
     def __getitem__(self, key) -> torch.Tensor:
-        return _to_tensor(self.array[key], self.device)
+        if self.on_host:
+            return _to_tensor(self.array[key], self.device)
+        rows, cols = key
+        name = (cols.dtype.str, cols.tobytes())
+        index = self.cache.get(name)
+        if index is None:
+            index = self.cache[name] = torch.as_tensor(cols, device=self.array.device)
+        return self.array[rows].index_select(1, index).to(self.device, torch.float32)
 
 
 def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -82,11 +82,12 @@ def test_time_out_resets_every_env():
 def test_final_state_holds_the_state_reached_before_the_reset():
     env = dexhands.make("ShadowHandOver", 2)
     env.reset()
-    zeros = torch.zeros(2, 40)
+    actions = torch.full((2, 40), 0.1)
     _place_egg(env, 0, [0.0, -0.39, 0.1])  # env 0 drops its egg on this step
-    _, _, terminated, _, info = env.step(zeros)
+    _, _, terminated, _, info = env.step(actions)
     assert terminated.tolist() == [True, False]
     final, now = info["final_state"], env.state
+    assert torch.equal(final["actions"], actions)  # the actions taken, although the reset zeroes env 0's row
     assert final["object_pos"][0, 2] < 0.2 < now["object_pos"][0, 2]  # reached: dropped; now: reset into the hand
     assert final["progress_buf"].tolist() == [1, 1] and now["progress_buf"].tolist() == [0, 1]
     assert torch.equal(final["object_pos"][1], now["object_pos"][1])  # envs that go on are the same in both

@@ -4,6 +4,7 @@ parallel candidates and resume."""
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "ppo_eureka_isaac.py"
 eu = load_script("ppo_eureka_isaac")
 
-SUPPORTED_TASKS = sorted(p.name for p in (ROOT / "llm_outputs" / "eureka").iterdir() if p.is_dir())
+SUPPORTED_TASKS = sorted(p.parent.name for p in (ROOT / "llm_outputs" / "eureka").glob("*/manifest.json"))
 TINY = ["--num-envs", "4", "--num-steps", "4", "--hidden-sizes", "32", "32", "--no-cuda", "--samples", "2",
         "--iterations", "2", "--candidate-timesteps", "48", "--eval-seeds", "1", "--eval-timesteps", "32"]
 
@@ -96,6 +97,21 @@ def test_shipped_transcript_is_complete_reference_and_runs(task):
         fn = eu.compile_llm_function(eu.extract_code(text), entry="compute_reward", validate=eu.reward_validator(3))
         reward, components = fn(env.state)
         assert reward.shape == (3,) and components
+
+
+@pytest.mark.parametrize("task", dexhands.TASKS)
+def test_every_task_has_a_transcript_whose_first_answer_replays(task):
+    # The iteration-0 prompt must be exactly today's (task and state descriptions): otherwise the shipped answers
+    # were written for another prompt. Fix: python llm_outputs/eureka/make_reference_transcripts.py --tasks <task>
+    env = dexhands.make(task, num_envs=3, num_threads=1)
+    env.reset()
+    client = eu.make_client(eu.Args(task=task))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PromptChangedWarning)
+        answer = client.ask(eu.initial_messages(task, env), n=1, position="iter0")[0]
+    fn = eu.compile_llm_function(eu.extract_code(answer.text), entry="compute_reward", validate=eu.reward_validator(3))
+    reward, components = fn(env.state)
+    assert reward.shape == (3,) and components
 
 
 def test_cached_search_smoke_2_iterations_x_2_candidates(tmp_path, monkeypatch):

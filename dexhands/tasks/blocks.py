@@ -37,7 +37,7 @@ import torch
 from dexhands.props import add_table
 from dexhands.scene import HandPose, SceneLayout
 from dexhands.tasks.base import VEL_OBS_SCALE, TaskConfig
-from dexhands.tasks.common import PALMS_DOWN_LEFT, PALMS_DOWN_RIGHT, PI, fingertip_distance_sum
+from dexhands.tasks.common import PALMS_DOWN_LEFT, PALMS_DOWN_RIGHT, PI, constant, fingertip_distance_sum
 
 PUSH_GOALS = {"right": (-0.2, 0.2, 0.625), "left": (-0.2, -0.2, 0.625)}
 STACK_TOP = (0.0, 0.0, 0.675)  # target of the left block
@@ -45,7 +45,7 @@ STACK_BOTTOM = (0.0, 0.0, 0.625)  # target of the right block
 
 
 def _const(value, like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(value, dtype=like.dtype, device=like.device).expand_as(like).clone()
+    return constant(tuple(value), like.dtype, like.device).expand_as(like).clone()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 
 from dexhands.rotations import quat_apply
@@ -13,9 +15,16 @@ PALMS_DOWN_RIGHT = HandPose((0.55, 0.2, 0.8), (PI, 0, 1.57))
 PALMS_DOWN_LEFT = HandPose((0.55, -0.2, 0.8), (PI, 0, 1.57))
 
 
+@cache
+def constant(values: tuple, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A small constant tensor, built once per device: a host-to-device copy on every step would stall a GPU rollout.
+    Shared between calls, so callers must not modify it in place."""
+    return torch.tensor(values, dtype=dtype, device=device)
+
+
 def link_point(body: dict[str, torch.Tensor], offset: tuple[float, float, float]) -> torch.Tensor:
     """World position of a point given in a link's frame (Bi-DexHands: pos + quat_apply(rot, offset))."""
-    local = torch.tensor(offset, dtype=body["pos"].dtype, device=body["pos"].device).expand_as(body["pos"])
+    local = constant(tuple(offset), body["pos"].dtype, body["pos"].device).expand_as(body["pos"])
     return body["pos"] + quat_apply(body["rot"], local)
 
 

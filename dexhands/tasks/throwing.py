@@ -14,6 +14,7 @@ import torch
 from dexhands.rotations import rotation_distance
 from dexhands.scene import HandPose, SceneLayout
 from dexhands.tasks.base import TaskConfig
+from dexhands.tasks.common import constant
 
 PI = 3.14159  # the original configs write π with 5 decimals
 
@@ -41,7 +42,7 @@ class ThrowTask(TaskConfig):
         terminate = fallen
         if self.drift_centres is not None:
             for hand, centre in zip(("right", "left"), self.drift_centres):
-                centre_t = torch.tensor(centre, dtype=reward.dtype, device=reward.device)
+                centre_t = constant(tuple(centre), reward.dtype, reward.device)
                 drift = torch.norm(state[f"{hand}_{self.drift_key}"] - centre_t, dim=-1)
                 terminate = terminate | (drift >= self.max_drift)
         return reward, success, terminate

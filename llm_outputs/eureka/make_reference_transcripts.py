@@ -4,21 +4,27 @@ The project has no LLM API, so the shipped transcripts are not recorded from a m
 loop of algos/ppo_eureka_isaac.py (real prompts, real PPO training of every candidate, real reward reflection and elite
 selection) and answers each prompt with a *reference responder* instead of a model:
 
-- iteration 0 (the prompt is [system, user]): sample k is the project's hand-written design k (cycling through
-  TEMPLATES; from the second cycle on, with its tunable weights rescaled by seeded random factors);
+- iteration 0 (the prompt is [system, user]): sample k is the task's hand-written design k (cycling through the
+  designs of the task's family in reference_designs/; from the second cycle on, with its tunable weights rescaled by
+  seeded random factors);
 - later iterations (the prompt is [system, user, elite answer, elite reflection]): three of every four samples rescale
   the elite's tunable weights (lines marked `# tunable`) by seeded random factors in [1/2, 2]; every fourth sample is
   another hand-written design with rescaled weights; after an error feedback, the designs start afresh.
 
 Every answer is stored with provenance `reference` and a note that says exactly this. The elites, and so the later
-answers, depend on the training results at the candidate budget the script is run with (stated in the note).
+answers, depend on the training results at the candidate budget the script is run with (stated in the note). Before
+a task's search, every design of the task is run through the safe runner on the task's state (at reset and after a
+few random steps): a design that fails stops the script instead of becoming a failed candidate.
 
-Shipped transcripts (16 samples x 5 iterations at a tiny candidate budget: 10 PPO iterations, so that one episode ends;
-about two minutes of CPU per task):
+Shipped transcripts, one per dexhands task (16 samples x 5 iterations at a tiny candidate budget: 10 PPO iterations
+of 8 envs x 8 steps, 80 steps per env, so that one episode ends in the 75-step throwing tasks; tasks with longer
+episodes and no early reset reflect "no episode ended"; a few minutes of CPU per task). With no --tasks, the script
+generates every dexhands task that has no transcript yet (a new task: write its designs, then run this):
 
-    python llm_outputs/eureka/make_reference_transcripts.py --tasks ShadowHandOver ShadowHandCatchUnderarm \
+    python llm_outputs/eureka/make_reference_transcripts.py \
         --num-envs 8 --num-steps 8 --candidate-timesteps 640 --hidden-sizes 32 32
 
+--tasks <Task> ... regenerates those tasks (their folders are replaced); --check-only only runs the designs.
 At a real budget (the elites then reflect real learning; hours per task on a GPU):
 
     python llm_outputs/eureka/make_reference_transcripts.py --tasks ShadowHandOver ShadowHandCatchUnderarm \
@@ -33,74 +39,18 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
+from reference_designs import designs_for, supported_tasks  # the folder next to this script
 
+import dexhands
 from llmcode.cache import AnswerCache, reference_provenance
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
-# Hand-written reward designs for the object-throwing tasks (the same state keys exist in all of them).
-# Lines ending in `# tunable` hold the weights and temperatures that later iterations rescale.
-TEMPLATES = {
-    "goal_distance_exp": '''def compute_reward(state):
-    # design: goal_distance_exp
-    goal_temp = 0.1  # tunable
-    success_bonus = 5.0  # tunable
-    goal_dist = torch.linalg.vector_norm(state["object_pos"] - state["goal_pos"], dim=-1)
-    goal_reward = torch.exp(-goal_dist / goal_temp)
-    success_reward = success_bonus * (goal_dist < 0.03).float()
-    reward = goal_reward + success_reward
-    return reward, {"goal_reward": goal_reward, "success_reward": success_reward}
-''',
-    "staged_throw_catch": '''def compute_reward(state):
-    # design: staged_throw_catch
-    catch_temp = 0.2  # tunable
-    goal_temp = 0.05  # tunable
-    catch_weight = 1.0  # tunable
-    goal_weight = 2.0  # tunable
-    to_left_hand = torch.linalg.vector_norm(state["object_pos"] - state["left_hand_pos"], dim=-1)
-    goal_dist = torch.linalg.vector_norm(state["object_pos"] - state["goal_pos"], dim=-1)
-    catch_reward = catch_weight * torch.exp(-to_left_hand / catch_temp)
-    goal_reward = goal_weight * torch.exp(-goal_dist / goal_temp)
-    reward = catch_reward + goal_reward
-    return reward, {"catch_reward": catch_reward, "goal_reward": goal_reward}
-''',
-    "velocity_toward_goal": '''def compute_reward(state):
-    # design: velocity_toward_goal
-    velocity_weight = 0.5  # tunable
-    distance_weight = 1.0  # tunable
-    drop_penalty = 2.0  # tunable
-    drop_margin = 0.3  # tunable
-    offset = state["goal_pos"] - state["object_pos"]
-    goal_dist = torch.linalg.vector_norm(offset, dim=-1)
-    direction = offset / (goal_dist.unsqueeze(-1) + 1e-6)
-    speed_toward_goal = (state["object_linvel"] * direction).sum(dim=-1).clamp(-2.0, 2.0)
-    velocity_reward = velocity_weight * speed_toward_goal * (goal_dist > 0.05).float()
-    distance_penalty = -distance_weight * goal_dist
-    dropped = (state["object_pos"][:, 2] < state["goal_pos"][:, 2] - drop_margin).float()
-    drop_reward = -drop_penalty * dropped
-    reward = velocity_reward + distance_penalty + drop_reward
-    return reward, {"velocity_reward": velocity_reward, "distance_penalty": distance_penalty, "drop_reward": drop_reward}
-''',
-    "fingertip_catch": '''def compute_reward(state):
-    # design: fingertip_catch
-    fingertip_temp = 0.3  # tunable
-    goal_temp = 0.1  # tunable
-    fingertip_weight = 0.5  # tunable
-    goal_weight = 1.0  # tunable
-    tips = state["fingertip_another_pos"]
-    fingertip_dist = torch.linalg.vector_norm(tips - state["object_pos"].unsqueeze(1), dim=-1).mean(dim=-1)
-    goal_dist = torch.linalg.vector_norm(state["object_pos"] - state["goal_pos"], dim=-1)
-    grasp_reward = fingertip_weight * torch.exp(-fingertip_dist / fingertip_temp)
-    goal_reward = goal_weight * torch.exp(-goal_dist / goal_temp)
-    reward = grasp_reward + goal_reward
-    return reward, {"grasp_reward": grasp_reward, "goal_reward": goal_reward}
-''',
-}
-SUPPORTED_TASKS = ("ShadowHandOver", "ShadowHandCatchUnderarm")
 TUNABLE = re.compile(r"^(?P<head>\s*\w+ = )(?P<value>[-+0-9.eE]+)(?P<tail>  # tunable)$", re.M)
 DESIGN = re.compile(r"# design: (\w+)")
 ERROR_MARK = "failed with this error"  # prompts/eureka/execution_error.txt
@@ -130,20 +80,23 @@ def answer(code: str, origin: str) -> str:
 
 
 class ReferenceResponder:
-    """Answers Eureka prompts like `LLMClient.ask`, from TEMPLATES, and stores them with `reference` provenance."""
+    """Answers Eureka prompts like `LLMClient.ask`, from the task's designs, and stores them with `reference` provenance."""
 
-    def __init__(self, task: str, folder: Path, note: str):
+    def __init__(self, task: str, designs: dict[str, str], folder: Path, note: str):
         self.task = task
+        self.designs = designs
         self.cache = AnswerCache(folder)
         self.note = note
 
     def texts(self, messages: list[dict], n: int, position: str) -> list[str]:
-        names = list(TEMPLATES)
+        names = list(self.designs)
         rngs = [random.Random(f"{self.task}/{position}/{k}") for k in range(n)]
         fresh = len(messages) == 2 or ERROR_MARK in messages[3]["content"]
         if fresh:
-            return [answer(TEMPLATES[names[k % len(names)]] if k < len(names) else rescale(TEMPLATES[names[k % len(names)]], rngs[k]),
-                           "hand-written template" + ("" if k < len(names) else ", weights rescaled")) for k in range(n)]
+            first_cycle = [answer(self.designs[name], "hand-written template") for name in names]
+            later = [answer(rescale(self.designs[names[k % len(names)]], rngs[k]), "hand-written template, weights rescaled")
+                     for k in range(len(names), n)]
+            return (first_cycle + later)[:n]
         elite = re.search(r"```python\n(.*?)```", messages[2]["content"], re.S).group(1)
         elite_design = DESIGN.search(elite).group(1)
         others = [name for name in names if name != elite_design]
@@ -151,7 +104,7 @@ class ReferenceResponder:
         for k in range(n):
             if k % 4 == 3:
                 other = others[(k // 4) % len(others)]
-                texts.append(answer(rescale(TEMPLATES[other], rngs[k]), "another hand-written template, weights rescaled"))
+                texts.append(answer(rescale(self.designs[other], rngs[k]), "another hand-written template, weights rescaled"))
             else:
                 texts.append(answer(rescale(elite, rngs[k]), "the previous elite with its weights rescaled"))
         return texts
@@ -162,9 +115,37 @@ class ReferenceResponder:
                 for k, text in enumerate(self.texts(messages, n, position))]
 
 
+def check_designs(eureka, task: str, designs: dict[str, str], num_envs: int = 4) -> None:
+    """Every design must pass the safe runner and the reward contract on its task, at reset and after random steps:
+    a design that fails would only show up as a failed candidate in the transcript."""
+    env = dexhands.make(task, num_envs=num_envs, device="cpu", backend="mujoco", seed=0, num_threads=1)
+    env.reset()
+    states = [dict(env.state)]
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        _, _, _, _, info = env.step(torch.rand((num_envs, env.act_dim), generator=generator) * 2.0 - 1.0)
+        states.append(info["final_state"])
+    problems = []
+    for name, code in designs.items():
+        if DESIGN.search(code) is None or DESIGN.search(code).group(1) != name:
+            problems.append(f"{name}: its code must say `# design: {name}`")
+            continue
+        if not TUNABLE.search(code):
+            problems.append(f"{name}: no `# tunable` line (later iterations rescale those)")
+        try:
+            fn = eureka.compile_llm_function(code, entry="compute_reward", validate=eureka.reward_validator(num_envs))
+            for state in states:
+                fn(state)
+        except eureka.LLMCodeError as error:
+            problems.append(f"{name}: {error}")
+    if problems:
+        raise SystemExit(f"{task}: reference designs that fail:\n" + "\n".join(problems))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=list(SUPPORTED_TASKS), choices=SUPPORTED_TASKS)
+    parser.add_argument("--tasks", nargs="+", choices=supported_tasks(),
+                        help="tasks to (re)generate; default: every dexhands task without a transcript")
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--num-envs", type=int, default=8)
@@ -174,11 +155,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cuda", action="store_true", help="train the candidates on the GPU when one is available")
     parser.add_argument("--parallel-candidates", type=int, default=1)
+    parser.add_argument("--out-dir", type=Path, default=HERE, help="where the <Task>/ transcript folders go")
+    parser.add_argument("--check-only", action="store_true", help="only check that every design runs on its task")
     opts = parser.parse_args()
     torch.set_num_threads(1)
     eureka = load_eureka()
-    for task in opts.tasks:
-        folder = HERE / task
+    tasks = opts.tasks or [task for task in dexhands.TASKS if not (opts.out_dir / task / "manifest.json").exists()]
+    missing = [task for task in tasks if task not in supported_tasks()]
+    if missing:
+        raise SystemExit(f"no reference designs for {missing}: write them in {HERE / 'reference_designs'} first")
+    for task in tasks:
+        designs = designs_for(task)
+        check_designs(eureka, task, designs)
+        if opts.check_only:
+            print(f"{task}: {len(designs)} designs run")
+            continue
+        start = time.time()
+        folder = opts.out_dir / task
         shutil.rmtree(folder, ignore_errors=True)  # a transcript is one search: never mix two
         budget = (f"{opts.samples} samples x {opts.iterations} iterations, {opts.candidate_timesteps} env steps per candidate "
                   f"({opts.num_envs} envs x {opts.num_steps} steps, hidden {opts.hidden_sizes}), seed {opts.seed}")
@@ -189,8 +182,13 @@ def main() -> None:
                            hidden_sizes=tuple(opts.hidden_sizes), eval_seeds=0, cuda=opts.cuda, max_retries=0,
                            parallel_candidates=opts.parallel_candidates)
         with tempfile.TemporaryDirectory() as run_dir:
-            summary = eureka.search(args, Path(run_dir), client=ReferenceResponder(task, folder, note))
-        print(f"{task}: {len(summary['candidates'])} candidates, best {summary['best']['label']}")
+            summary = eureka.search(args, Path(run_dir), client=ReferenceResponder(task, designs, folder, note))
+        failed = [c for c in summary["candidates"] if c["status"] != "ok"]
+        best = summary["best"]["label"] if summary["best"] else None
+        print(f"{task}: {len(summary['candidates'])} candidates, {len(failed)} failed, best {best}, "
+              f"{time.time() - start:.0f} s", flush=True)
+        for candidate in failed:
+            print(f"  {candidate['label']}: {candidate['status']}: {candidate['error'].splitlines()[0][:200]}")
 
 
 if __name__ == "__main__":
