@@ -124,6 +124,10 @@ def test_cached_search_smoke_2_iterations_x_2_candidates(tmp_path, monkeypatch):
     assert [row["execute_rate"] for row in summary["iteration_summaries"]] == [1.0, 1.0]
     assert summary["best"]["code"].startswith("def compute_reward") and (run_dir / "best_reward.py").exists()
     assert summary["evaluation"]["seeds"] == [1] and summary["evaluation"]["max_success_rate_mean"] is not None
+    # The evaluation's numbers at the top level, for the benchmark report (one seed: exactly that run's).
+    assert summary["eval_max_success_rate"] == summary["evaluation"]["max_success_rate_mean"]
+    assert summary["eval_final_episodic_human_return"] == summary["evaluation"]["final_episodic_human_returns"][0]
+    assert summary["evaluation_history"] and "step" in summary["evaluation_history"][-1]
     assert -1.0 <= summary["evaluation"]["reward_correlation_mean"] <= 1.0
     scalars = read_scalars(run_dir / "candidates" / "iter0_s0")
     assert "charts/reward_components/goal_reward" in scalars and "losses/value_loss" in scalars
