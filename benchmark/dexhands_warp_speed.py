@@ -13,8 +13,10 @@ with 2048 envs; the CPU backend's numbers are in benchmark/dexhands_speed.py.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import tyro
@@ -22,7 +24,8 @@ import tyro
 import dexhands
 from dexhands.env import SUBSTEPS
 
-ISAAC_GYM_FPS = 35_000
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dexhands_speed import ISAAC_GYM_FPS  # noqa: E402
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dexhands.scene import HandIndex, Scene, build_scene
 from dexhands.selection import MaskSelection, RowSelection
 from dexhands.state import OBJECT_SUFFIXES, StateReader
 from dexhands.tasks.base import TaskConfig
+from dexhands.tasks.common import constant
 
 POLICY_DT = 1.0 / 60.0  # Bi-DexHands sim dt; PhysX ran 2 substeps of 1/120 s
 SUBSTEPS = 2
@@ -198,8 +199,8 @@ class DexHandsEnv:
     def _random_rotation(self, count: int) -> torch.Tensor:
         """Bi-DexHands' randomize_rotation: a rotation about x by π·u1, then about y by π·u2 ((x, y, z, w))."""
         u = self._uniform(count, 2)
-        qx = quat_from_angle_axis(u[:, 0] * math.pi, _unit_vectors(count, 0, u.device))
-        qy = quat_from_angle_axis(u[:, 1] * math.pi, _unit_vectors(count, 1, u.device))
+        qx = quat_from_angle_axis(u[:, 0] * math.pi, constant((1.0, 0.0, 0.0), u.dtype, u.device).expand(count, 3))
+        qy = quat_from_angle_axis(u[:, 1] * math.pi, constant((0.0, 1.0, 0.0), u.dtype, u.device).expand(count, 3))
         return quat_mul(qx, qy)
 
     def _reset_envs(self, envs: RowSelection | MaskSelection) -> None:
@@ -211,7 +212,7 @@ class DexHandsEnv:
             u = self._uniform(count, 24, low=0.0, high=1.0)
             span = hand.joint_low - hand.default_dof + u * (hand.joint_high - hand.joint_low)
             envs.put(buffers.qpos, hand.default_dof + self.task.reset_dof_pos_noise * span, hand.qpos)
-        identity = _unit_vectors(count, 3, index.device, size=4)
+        identity = constant((0.0, 0.0, 0.0, 1.0), torch.float32, index.device).expand(count, 4)
         goal_rot = self._random_rotation(count) if self.task.random_goal_rotation else identity
         for k, (start, qadr) in enumerate(zip(index.object_starts, index.object_qpos)):
             pos = start + self.task.reset_position_noise * self._uniform(count, 3)
@@ -261,10 +262,3 @@ class _SimIndex:
         self.object_dof_start = torch.tensor(task.object_dof_start, dtype=torch.float64, device=device)
         self.object_dof_start_vel = (torch.tensor(task.object_dof_start_vel, dtype=torch.float64, device=device)
                                      if task.object_dof_start_vel else 0.0)
-
-
-def _unit_vectors(count: int, axis: int, device: torch.device, size: int = 3) -> torch.Tensor:
-    """`count` copies of the unit vector along `axis` (made on the device: no host-to-device copy)."""
-    out = torch.zeros(count, size, device=device)
-    out[:, axis] = 1.0
-    return out
