@@ -24,6 +24,7 @@ EXPECTED = {  # task: (obs_dim, act_dim, episode_length), from the Bi-DexHands c
     "ShadowHandPen": (417, 52, 125),
     "ShadowHandBottleCap": (420, 52, 125),
     "ShadowHandGraspAndPlace": (425, 52, 500),
+    "ShadowHandKettle": (417, 52, 125),
     "ShadowHandLiftUnderarm": (417, 52, 500),
     "ShadowHandSwingCup": (417, 52, 300),
 }
