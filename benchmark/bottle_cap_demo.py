@@ -23,24 +23,21 @@ every env.
 
 from __future__ import annotations
 
-import copy
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import mujoco
-import numpy as np
 import torch
 import tyro
 
 import dexhands
-from dexhands.batch import STATE_SPEC
 from dexhands.container_props import BOTTLE_CAP_TRAVEL
 from dexhands.tasks.bottle_cap import BOTTLE_POS, OPEN_DISTANCE
 from dexhands.tasks.common import fingertip_distance_sum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hand_overlap import HandOverlap  # noqa: E402
 from keyframe_search import cross_entropy_search, format_keyframes, keyframe_index  # noqa: E402
 
 TASK = "ShadowHandBottleCap"
@@ -81,41 +78,6 @@ class Args:
 def separation(state: dict[str, torch.Tensor]) -> torch.Tensor:
     """The task's success measure: how far the cap link has slid from the bottle's frame origin (m)."""
     return torch.norm(state["bottle_cap_up"] - state["bottle_pos"], dim=-1)
-
-
-class HandOverlap:
-    """Deepest overlap (m, 0 if none) between a right-hand and a left-hand collision geom in given physics states.
-
-    The env's model lets the hands pass through each other; a copy in which only right-left geom pairs pass the
-    contact filter finds the overlaps by collision detection (the hand's explicit finger pairs still report
-    same-hand contacts, which are skipped).
-    """
-
-    def __init__(self, model: mujoco.MjModel):
-        self.model = copy.deepcopy(model)
-        m = self.model
-        names = [m.body(m.geom_bodyid[g]).name for g in range(m.ngeom)]
-        self.hand = np.array([0 if not m.geom_contype[g] else 1 if n.startswith("right/") else 2 if n.startswith("left/")
-                              else 0 for g, n in enumerate(names)])
-        m.geom_contype[:] = np.where(self.hand == 1, 2, 0)
-        m.geom_conaffinity[:] = np.where(self.hand == 2, 2, 0)
-        for body in range(m.nbody):  # the broad phase filters bodies by the union of their geoms' bits first
-            geoms = m.geom_bodyid == body
-            m.body_contype[body] = np.bitwise_or.reduce(m.geom_contype[geoms]) if geoms.any() else 0
-            m.body_conaffinity[body] = np.bitwise_or.reduce(m.geom_conaffinity[geoms]) if geoms.any() else 0
-        self.data = mujoco.MjData(m)
-
-    def __call__(self, states: np.ndarray) -> torch.Tensor:
-        m, d = self.model, self.data
-        out = torch.zeros(len(states))
-        for row, state in enumerate(states):
-            mujoco.mj_setState(m, d, state, STATE_SPEC)
-            mujoco.mj_kinematics(m, d)
-            mujoco.mj_collision(m, d)
-            between = self.hand[d.contact.geom1] != self.hand[d.contact.geom2]
-            if between.any():
-                out[row] = max(0.0, -d.contact.dist[between].min())
-        return out
 
 
 def reset_states(args: Args):

@@ -14,7 +14,7 @@ from dexhands.tasks import TASK_CONFIGS
 from dexhands.tasks.common import fingertip_distance_sum
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmark"))
-from bottle_cap_demo import HandOverlap  # noqa: E402
+from hand_overlap import HandOverlap  # noqa: E402
 
 TASK = TASK_CONFIGS["ShadowHandBottleCap"]
 
