@@ -127,12 +127,12 @@ EXPERIMENTS: dict[str, Experiment] = {
             "smoke": ("--total-timesteps", "600", "--learning-starts", "200", "--batch-size", "32", "--rrd-k", "8",
                       "--max-episode-steps", "100", "--eval-frequency", "300", "--eval-episodes", "1", "--no-cuda"),
             "cpu": ("--total-timesteps", "300000", "--eval-frequency", "10000", "--eval-episodes", "5",
-                    "--save-model", "--checkpoint-frequency", "50000"),
+                    "--save-model", "--checkpoint-frequency", "25000"),
             "paper": ("--total-timesteps", "1000000", "--save-model"),
         },
         budget_notes={
-            "cpu": "300k env steps per run (30% of the paper's 1M; ~35-50 min per run at 100-170 steps/s on one core, "
-                   "so the 30 runs take ~9 hours on 2 cores, spread over sessions: a checkpoint every 50k steps lets "
+            "cpu": "300k env steps per run (30% of the paper's 1M; ~30-55 min per run at 90-170 steps/s on one core, "
+                   "so the 30 runs take 10-12 hours on 2 cores, spread over sessions: a checkpoint every 25k steps lets "
                    "an interrupted run continue), evaluation every 10k steps over 5 episodes",
             "paper": "1M env steps, evaluation every 5k steps over 10 episodes",
         },
