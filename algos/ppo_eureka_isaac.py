@@ -290,7 +290,9 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
     bar = tqdm(range(1, args.num_iterations + 1), desc=f"{args.task} {run_dir.name}", unit="it", disable=not progress)
 
     for _iteration in bar:
-        finished_success, finished_return, finished_human, finished_length, finished_original = [], [], [], [], []
+        # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
+        # original success formula (for tasks where it differs from `success`: Switch).
+        finished = torch.zeros(6, dtype=torch.float64, device=device)
         component_sums: dict[str, torch.Tensor] = {}  # kept on the device: no host sync per step
         for step in range(args.num_steps):
             global_step += args.num_envs
@@ -315,8 +317,9 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
 
             success = info["success"].float()
             ep_return += reward
-            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457).
-            if truncated.any():
+            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457). On a GPU
+            # the value is computed every step: cheaper than the host sync that asking `truncated.any()` costs.
+            if device.type == "cuda" or truncated.any():
                 with torch.no_grad():
                     final_obs = info["final_obs"].clamp(-args.clip_observations, args.clip_observations)
                     reward = reward + args.gamma * agent.get_value(final_obs) * truncated.float()
@@ -325,15 +328,14 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
             ep_human_return += human_reward
             ep_length += 1
             done = info["episode_end"]
-            # Every finished episode is recorded, however many finish on the same step (CleanRL #508).
-            if done.any():
-                finished_success.append(success[done])
-                if "success_original" in info:
-                    finished_original.append(info["success_original"][done].float())
-                finished_return.append(ep_return[done])
-                finished_human.append(ep_human_return[done])
-                finished_length.append(ep_length[done])
-                ep_return[done], ep_human_return[done], ep_length[done] = 0.0, 0.0, 0.0
+            # Every finished episode is counted, however many finish on the same step (CleanRL #508); as masked sums
+            # on the device, so that the rollout never waits for the GPU.
+            ended = done.float()
+            has_original = "success_original" in info
+            original = info["success_original"].float() if has_original else success
+            finished += torch.stack([ended.sum(), (success * ended).sum(), (ep_return * ended).sum(),
+                                     (ep_human_return * ended).sum(), (ep_length * ended).sum(), (original * ended).sum()])
+            ep_return, ep_human_return, ep_length = ep_return * (1 - ended), ep_human_return * (1 - ended), ep_length * (1 - ended)
             next_done = done.float()
             next_obs = next_obs.clamp(-args.clip_observations, args.clip_observations)
 
@@ -390,20 +392,19 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
         for name, value in components_mean.items():
             writer.add_scalar(f"charts/reward_components/{name}", value, global_step)
         record = {"step": global_step, "components": components_mean}
-        if finished_success:
-            success_rate = torch.cat(finished_success).mean().item()
+        episodes, *sums = finished.tolist()
+        if episodes:
+            success_rate, mean_return, mean_human, episode_length, original_rate = (total / episodes for total in sums)
             best_success = max(best_success, success_rate)
-            episode_length = torch.cat(finished_length).mean().item()
-            record.update(episodic_return=torch.cat(finished_return).mean().item(),
-                          episodic_human_return=torch.cat(finished_human).mean().item())
+            record.update(episodic_return=mean_return, episodic_human_return=mean_human)
             writer.add_scalar("charts/success_rate", success_rate, global_step)
             writer.add_scalar("charts/max_success_rate", best_success, global_step)
             writer.add_scalar("charts/episodic_return", record["episodic_return"], global_step)
             writer.add_scalar("charts/episodic_human_return", record["episodic_human_return"], global_step)
             writer.add_scalar("charts/episodic_length", episode_length, global_step)
-            if finished_original:
-                best_original = max(best_original, torch.cat(finished_original).mean().item())
-                writer.add_scalar("charts/success_rate_original", torch.cat(finished_original).mean().item(), global_step)
+            if has_original:
+                best_original = max(best_original, original_rate)
+                writer.add_scalar("charts/success_rate_original", original_rate, global_step)
             bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}", sps=sps)
         record.update(success_rate=success_rate, episode_length=episode_length)
         history.append(record)

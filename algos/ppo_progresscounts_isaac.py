@@ -442,8 +442,9 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
                total=args.num_iterations)
 
     for iteration in bar:
-        finished_success, finished_return, finished_human, finished_length, bonus_sum = [], [], [], [], 0.0
-        finished_original = []  # tasks whose original success formula differs from `success` (Switch) log it too
+        # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
+        # original success formula (for tasks where it differs from `success`: Switch).
+        finished, bonus_sum = torch.zeros(6, dtype=torch.float64, device=device), 0.0
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs_buf[step], dones_buf[step] = next_obs, next_done
@@ -480,8 +481,9 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             reward_time += time.time() - t1
 
             ep_return += reward
-            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457).
-            if truncated.any():
+            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457). On a GPU
+            # the value is computed every step: cheaper than the host sync that asking `truncated.any()` costs.
+            if device.type == "cuda" or truncated.any():
                 with torch.no_grad():
                     final_obs = info["final_obs"].clamp(-args.clip_observations, args.clip_observations)
                     reward = reward + args.gamma * agent.get_value(final_obs) * truncated.float()
@@ -490,15 +492,14 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             ep_human_return += human_reward
             ep_length += 1
             done = info["episode_end"]
-            # Every finished episode is recorded, however many finish on the same step (CleanRL #508).
-            if done.any():
-                finished_success.append(success[done])
-                if "success_original" in info:
-                    finished_original.append(info["success_original"][done].float())
-                finished_return.append(ep_return[done])
-                finished_human.append(ep_human_return[done])
-                finished_length.append(ep_length[done])
-                ep_return[done], ep_human_return[done], ep_length[done] = 0.0, 0.0, 0.0
+            # Every finished episode is counted, however many finish on the same step (CleanRL #508); as masked sums
+            # on the device, so that the rollout never waits for the GPU.
+            ended = done.float()
+            has_original = "success_original" in info
+            original = info["success_original"].float() if has_original else success
+            finished += torch.stack([ended.sum(), (success * ended).sum(), (ep_return * ended).sum(),
+                                     (ep_human_return * ended).sum(), (ep_length * ended).sum(), (original * ended).sum()])
+            ep_return, ep_human_return, ep_length = ep_return * (1 - ended), ep_human_return * (1 - ended), ep_length * (1 - ended)
             prev_success = torch.where(done, torch.zeros_like(success), success)
             next_done = done.float()
             next_obs = next_obs.clamp(-args.clip_observations, args.clip_observations)
@@ -559,20 +560,19 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
         if counts is not None:
             writer.add_scalar("charts/distinct_bins", counts.distinct, global_step)
             writer.add_scalar("charts/intrinsic_bonus", args.bonus_scale * float(bonus_sum) / args.num_steps, global_step)
-        if finished_success:
-            success_rate = torch.cat(finished_success).mean().item()
+        episodes, *sums = finished.tolist()
+        if episodes:
+            success_rate, mean_return, mean_human, mean_length, original_rate = (total / episodes for total in sums)
             best_success = max(best_success, success_rate)
-            mean_return = torch.cat(finished_return).mean().item()
-            mean_human = torch.cat(finished_human).mean().item()
             writer.add_scalar("charts/success_rate", success_rate, global_step)
             writer.add_scalar("charts/max_success_rate", best_success, global_step)
             writer.add_scalar("charts/episodic_return", mean_return, global_step)
             writer.add_scalar("charts/episodic_human_return", mean_human, global_step)
-            writer.add_scalar("charts/episodic_length", torch.cat(finished_length).mean().item(), global_step)
-            writer.add_scalar("charts/episodes", sum(len(s) for s in finished_success), global_step)
-            if finished_original:
-                best_original = max(best_original, torch.cat(finished_original).mean().item())
-                writer.add_scalar("charts/success_rate_original", torch.cat(finished_original).mean().item(), global_step)
+            writer.add_scalar("charts/episodic_length", mean_length, global_step)
+            writer.add_scalar("charts/episodes", episodes, global_step)
+            if has_original:
+                best_original = max(best_original, original_rate)
+                writer.add_scalar("charts/success_rate_original", original_rate, global_step)
                 writer.add_scalar("charts/max_success_rate_original", best_original, global_step)
             history.append({"step": global_step, "success_rate": success_rate, "episodic_return": mean_return,
                             "episodic_human_return": mean_human})
