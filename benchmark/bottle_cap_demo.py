@@ -38,7 +38,13 @@ from dexhands.tasks.common import fingertip_distance_sum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hand_overlap import HandOverlap  # noqa: E402
-from keyframe_search import cross_entropy_search, format_keyframes, keyframe_index  # noqa: E402
+from keyframe_search import (  # noqa: E402
+    cross_entropy_search,
+    format_keyframes,
+    keyframe_index,
+    reset_snapshot,
+    restart_rows,
+)
 
 TASK = "ShadowHandBottleCap"
 SUCCESS_BONUS = 5.0  # score units; a separation of 1 cm is 1 unit
@@ -80,19 +86,9 @@ def separation(state: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.norm(state["bottle_cap_up"] - state["bottle_pos"], dim=-1)
 
 
-def reset_states(args: Args):
-    """Physics states and sensors of the demo env's envs right after `env.reset()`."""
-    env = dexhands.make(TASK, args.num_envs, seed=args.seed, num_threads=args.num_threads)
-    env.reset()
-    snapshot = (env.sim.state.copy(), env.sim.sensordata.copy())
-    env.close()
-    return snapshot
-
-
 def search(args: Args, snapshot) -> tuple[torch.Tensor, float, int]:
     """Cross-entropy search from copies of the demo env's reset states; returns the best keyframes and their score."""
     starts = args.num_envs
-    sim_state, sensordata = (x[None].repeat(args.population, 0).reshape(-1, x.shape[-1]) for x in snapshot)
     n = args.population * starts  # sample p from start e in row p · starts + e
     env = dexhands.make(TASK, n, seed=args.seed, num_threads=args.num_threads)
     env.reset()
@@ -102,11 +98,7 @@ def search(args: Args, snapshot) -> tuple[torch.Tensor, float, int]:
 
     def evaluate(keys: torch.Tensor) -> torch.Tensor:
         keys = keys.repeat_interleave(starts, 0)
-        env.sim.state[:] = sim_state  # search only: the rows start from copies of the demo env's reset states
-        env.sim.sensordata[:] = sensordata
-        env.progress_buf.zero_()
-        env.successes.zero_()
-        env._state = env._read_state()
+        restart_rows(env, snapshot)
         alive, apart = torch.ones(n, dtype=torch.bool), torch.ones(n, dtype=torch.bool)
         survived, opened, closest = torch.zeros(n), torch.zeros(n), torch.full((n,), float("inf"))
         for step in range(env.episode_length):
@@ -173,7 +165,7 @@ if __name__ == "__main__":
     args = tyro.cli(Args)
     torch.set_num_threads(1)
     start = time.time()
-    keys, score, iterations = search(args, reset_states(args))
+    keys, score, iterations = search(args, reset_snapshot(TASK, args.num_envs, args.seed, args.num_threads))
     print(f"search: {iterations} iterations × {args.population} samples × {args.num_envs} starts × 125 steps, best "
           f"score {score:.2f}, {time.time() - start:.0f} s")
     first, opened, drift, palm, hands = replay(args, keys)

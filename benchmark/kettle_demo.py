@@ -40,7 +40,13 @@ from dexhands.tasks.kettle import POUR_DISTANCE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hand_overlap import HandOverlap  # noqa: E402
-from keyframe_search import cross_entropy_search, format_keyframes, keyframe_index  # noqa: E402
+from keyframe_search import (  # noqa: E402
+    cross_entropy_search,
+    format_keyframes,
+    keyframe_index,
+    reset_snapshot,
+    restart_rows,
+)
 
 TASK = "ShadowHandKettle"
 ENTER_STEPS = 30  # scripted: fingers into the handle loop
@@ -131,19 +137,9 @@ def tilt_degrees(rot: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.acos(up[:, 2].clamp(-1.0, 1.0)))
 
 
-def reset_states(args: Args):
-    """Physics states and sensors of the demo env's envs right after `env.reset()`."""
-    env = dexhands.make(TASK, args.num_envs, seed=args.seed, num_threads=args.num_threads)
-    env.reset()
-    snapshot = (env.sim.state.copy(), env.sim.sensordata.copy())
-    env.close()
-    return snapshot
-
-
 def search(args: Args, snapshot) -> tuple[torch.Tensor, float, int]:
     """Cross-entropy search from copies of the demo env's reset states; returns the best keyframes and their score."""
     starts = args.num_envs
-    sim_state, sensordata = (x[None].repeat(args.population, 0).reshape(-1, x.shape[-1]) for x in snapshot)
     n = args.population * starts  # sample p from start e in row p · starts + e
     env = dexhands.make(TASK, n, seed=args.seed, num_threads=args.num_threads)
     env.reset()
@@ -152,11 +148,7 @@ def search(args: Args, snapshot) -> tuple[torch.Tensor, float, int]:
 
     def evaluate(keys: torch.Tensor) -> torch.Tensor:
         keys = keys.repeat_interleave(starts, 0)
-        env.sim.state[:] = sim_state  # search only: the rows start from copies of the demo env's reset states
-        env.sim.sensordata[:] = sensordata
-        env.progress_buf.zero_()
-        env.successes.zero_()
-        env._state = env._read_state()
+        restart_rows(env, snapshot)
         alive = torch.ones(n, dtype=torch.bool)
         closest = torch.full((n,), 1.0)
         for step in range(env.episode_length):
@@ -232,7 +224,7 @@ if __name__ == "__main__":
     args = tyro.cli(Args)
     torch.set_num_threads(1)
     start = time.time()
-    keys, score, iterations = search(args, reset_states(args))
+    keys, score, iterations = search(args, reset_snapshot(TASK, args.num_envs, args.seed, args.num_threads))
     print(f"search: {iterations} iterations × {args.population} samples × {args.num_envs} starts × 125 steps, best "
           f"mean distance {100 * score:.1f} cm, {time.time() - start:.0f} s")
     result = replay(args, keys)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
+
+import dexhands
 
 
 def keyframe_index(step: int, start: int, hold: int, keyframes: int) -> int | None:
@@ -50,3 +53,23 @@ def cross_entropy_search(evaluate: Callable[[torch.Tensor], torch.Tensor], mean:
 def format_keyframes(keys: torch.Tensor) -> str:
     """Keyframes as a nested list literal, one row per keyframe, ready to paste into a test."""
     return "[" + ",\n ".join("[" + ", ".join(f"{v:.3f}" for v in k.tolist()) + "]" for k in keys) + "]"
+
+
+def reset_snapshot(task: str, num_envs: int, seed: int, num_threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Physics states and sensors of a demo env's `num_envs` envs right after `env.reset()`: the starts."""
+    env = dexhands.make(task, num_envs, seed=seed, num_threads=num_threads)
+    env.reset()
+    snapshot = (env.sim.state.copy(), env.sim.sensordata.copy())
+    env.close()
+    return snapshot
+
+
+def restart_rows(env, snapshot: tuple[np.ndarray, np.ndarray]) -> None:
+    """Put the rows of a search env back at the starts, cycling through them (sample p from start e in row
+    p · starts + e), with cleared episode counters and success flags. Search only: it bypasses `env.reset()`."""
+    copies = env.num_envs // len(snapshot[0])
+    env.sim.state[:] = np.tile(snapshot[0], (copies, 1))
+    env.sim.sensordata[:] = np.tile(snapshot[1], (copies, 1))
+    env.progress_buf.zero_()
+    env.successes.zero_()
+    env._state = env._read_state()
