@@ -7,19 +7,19 @@ The right hand (beside the kettle's handle) first slides its straight fingers th
 first 30 steps: palm 11 cm behind the loop, then beside it). Then `--keyframes` keyframes, each held `--hold` steps
 (the last one until the episode's 125 steps are up), set 8 numbers each: the palm's target offset from where it
 entered the loop (x ±0.15, y ±0.4, z ±0.4 m, reached by a clipped proportional force), the hand's torque (±0.6 per
-axis), the bend of the four fingers' knuckles and of their middle and end joints: 40 numbers in all (the BottleCap
-demo searches raw 52-D actions; here a held kettle needs the hand's force to follow the load, which a clipped
-proportional force on a target gives). The left hand backs away from the bucket (`LEFT_PARK`) so that the right
-hand can reach over it; the bucket is left where it stands.
+axis), the bend of the four fingers' knuckles and of their middle and end joints: 40 numbers in all. (The BottleCap
+demo searches raw 52-D actions; here the force follows a target, so that the hand keeps carrying the kettle's load
+whatever the search tries.) The left hand backs away to `LEFT_PARK`, so that the right hand, carrying the kettle
+over the bucket, does not pass through it; the bucket is left where it stands.
 
 The cross-entropy method (benchmark/keyframe_search.py) minimises the task's success measure, the smallest
 spout-to-bucket-bottom distance before any reset, from copies of the demo env's reset states (`--num-envs` starts,
 the hands' joints start randomised; a sample's score is the mean), and stops once a sample gets within
 `--target-distance` from every start. Distances count only until the hands first overlap by more than
-`--max-hand-overlap` (the model has no hand-hand contacts, see benchmark/hand_overlap.py). The found keyframes are replayed in a fresh demo env from `env.reset()`,
-through `env.step` only, which must count a success (`info["success"]`) in every env; the replay also reports the
-kettle's and the bucket's tilt at the success, how many of the 30 water balls were in the bucket at the episode's
-last step and the hands' deepest overlap.
+`--max-hand-overlap` (the model has no hand-hand contacts, see benchmark/hand_overlap.py). The found keyframes are
+replayed in a fresh demo env from `env.reset()`, through `env.step` only, which must count a success
+(`info["success"]`) in every env; the replay also reports the kettle's and the bucket's tilt at the success, how
+many of the 30 water balls were in the bucket at the episode's last step and the hands' deepest overlap.
 """
 
 from __future__ import annotations
