@@ -10,9 +10,9 @@ torque and finger targets), each held `--hold` steps, the last one until the epi
 From each start, a sample scores the largest cap-bottle separation (‖cap link - bottle‖, the task's success measure,
 capped at the slide's 0.064 m travel) that it reaches before any reset, counted only while the bottle stays within
 `--max-drift` of its start and moves slower than `--max-speed`, so that the cap is pulled off a held bottle rather
-than the pair flung about, and only until the hands first overlap by more than `--max-hand-overlap`: the hand model
-has no hand-hand contacts (its geoms have contype 1, conaffinity 0), which the original's BottleCap probably has
-(collision filter 0), so a found sequence must not pass one hand through the other. Taking the cap off (separation
+than the pair flung about, and only until the hands first overlap by more than `--max-hand-overlap` (BottleCap's
+hands collide with each other, as in the original; the guard dates from when they did not, and now only bounds how
+far soft contacts let them press into each other). Taking the cap off (separation
 > 0.03 m) scores -(100·separation + 5); otherwise the right fingertips' closest approach to the cap point and the
 steps survived are added as shaping terms (the first samples barely touch the cap). A sample's score is its mean
 over the starts; the search stops once one reaches `--target-separation` (twice the success threshold) from every

@@ -1,7 +1,7 @@
 """Deepest overlap between the two hands in given physics states, for the demos of the dexhands tasks.
 
-The hand model has no hand-hand contacts (its geoms have contype 1, conaffinity 0), so a demonstration found by search
-must check by itself that it does not pass one hand through the other.
+In the tasks whose original keeps the hands apart (Isaac Gym collision filter -1, `SceneLayout.hand_contacts` off),
+the hands pass through each other, so a demonstration found by search must check by itself that it does not.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from dexhands.batch import STATE_SPEC
 class HandOverlap:
     """Deepest overlap (m, 0 if none) between a right-hand and a left-hand collision geom in given physics states.
 
-    The env's model lets the hands pass through each other; a copy in which only right-left geom pairs pass the
-    contact filter finds the overlaps by collision detection (the hand's explicit finger pairs still report
-    same-hand contacts, which are skipped).
+    A copy of the env's model in which only right-left geom pairs pass the contact filter finds the overlaps by
+    collision detection (the hand's explicit finger pairs still report same-hand contacts, which are skipped).
     """
 
     def __init__(self, model: mujoco.MjModel):

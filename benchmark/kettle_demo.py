@@ -16,7 +16,8 @@ The cross-entropy method (benchmark/keyframe_search.py) minimises the task's suc
 spout-to-bucket-bottom distance before any reset, from copies of the demo env's reset states (`--num-envs` starts,
 the hands' joints start randomised; a sample's score is the mean), and stops once a sample gets within
 `--target-distance` from every start. Distances count only until the hands first overlap by more than
-`--max-hand-overlap` (the model has no hand-hand contacts, see benchmark/hand_overlap.py). The found keyframes are
+`--max-hand-overlap` (Kettle's hands do not collide with each other, as in the original; see
+benchmark/hand_overlap.py). The found keyframes are
 replayed in a fresh demo env from `env.reset()`, through `env.step` only, which must count a success
 (`info["success"]`) in every env; the replay also reports the kettle's and the bucket's tilt at the success, how
 many of the 30 water balls were in the bucket at the episode's last step and the hands' deepest overlap.

@@ -31,6 +31,11 @@ EGG_HALF_SIZES = (0.03, 0.03, 0.04)
 EGG_DENSITY = 500.0
 CUBE_HALF_SIZE = 0.025  # the 5 cm cubes of PushBlock, BlockStack and ReOrientation
 BODY_SENSORS = ("framepos", "framequat", "framelinvel", "frameangvel")
+# Hand-hand contacts (`SceneLayout.hand_contacts`): the hand's collision geoms have contype 1, conaffinity 0, so they
+# touch objects but not each other. With the flag, the right hand's geoms also get conaffinity bit 4 and the left
+# hand's contype bit 4: right-left pairs pass MuJoCo's filter ((contype_a & conaffinity_b) or the reverse), while
+# right-right and left-left pairs still do not (no new self-collisions) and contacts with objects stay as they were.
+HAND_CONTACT_BIT = 4
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class SceneLayout:
     object_density: float = EGG_DENSITY
     # Rendering camera "overview": position and x/y axes of the image (default: the throwing tasks' side view).
     camera: tuple[tuple[float, float, float], tuple[float, ...]] = ((1.5, -0.55, 1.3), (0, 1, 0, -0.4, 0, 0.916))
+    # The two hands collide with each other: the tasks whose Isaac Gym actors have collision filter 0 (Isaac's filter
+    # is a bitmask, shapes collide unless their filters share a bit); filter -1 tasks keep the hands apart.
+    hand_contacts: bool = False
 
 
 @dataclass
@@ -187,6 +195,8 @@ def build_scene(layout: SceneLayout) -> Scene:
         _add_hand_sensors(hand)
         if layout.free_base:
             _add_free_base(hand, mount_quats[hand_name], pivot)
+        if layout.hand_contacts:
+            _enable_contacts_with_the_other_hand(hand, hand_name)
         frame = scene.worldbody.add_frame(pos=list(pose.pos), quat=list(actor_quat))
         scene.attach(hand, prefix=f"{hand_name}/", frame=frame)
 
@@ -233,6 +243,16 @@ def build_scene(layout: SceneLayout) -> Scene:
         joint_qpos=np.array([model.joint(j).qposadr[0] for j in layout.tracked_joints], dtype=int),
         joint_dof=np.array([model.joint(j).dofadr[0] for j in layout.tracked_joints], dtype=int),
     )
+
+
+def _enable_contacts_with_the_other_hand(hand: mujoco.MjSpec, hand_name: str) -> None:
+    """Set HAND_CONTACT_BIT on the collision geoms of one hand: conaffinity on the right, contype on the left."""
+    for geom in hand.geoms:
+        if geom.contype:
+            if hand_name == "right":
+                geom.conaffinity |= HAND_CONTACT_BIT
+            else:
+                geom.contype |= HAND_CONTACT_BIT
 
 
 def _sensor_adr(model: mujoco.MjModel, name: str) -> np.ndarray:

@@ -87,10 +87,11 @@ def test_reward_success_and_resets_on_constructed_states():
         assert TASK.compute_reward(case)[2].item()
 
 
-# Actions found by `python benchmark/bottle_cap_demo.py` (seed 0, one env; 10 cross-entropy iterations × 128 samples):
-# 5 keyframes of the 52-D action (right base force 3, torque 3, finger targets 20 | left the same), each held 25
-# steps. Contacts make the rollout chaotic: after a change of MuJoCo or of the model, rerun the script and paste the
-# keyframes it prints.
+# Actions found by `python benchmark/bottle_cap_demo.py` (seed 0, one env; 10 cross-entropy iterations × 128 samples)
+# before BottleCap's hands collided with each other; they still succeed with the contacts (a rerun of the script now
+# finds another sequence). 5 keyframes of the 52-D action (right base force 3, torque 3, finger targets 20 | left the
+# same), each held 25 steps. Contacts make the rollout chaotic: after a change of MuJoCo or of the model, rerun the
+# script and paste the keyframes it prints.
 KEYFRAMES = (
     (-0.511, 0.790, -0.117, -0.646, 0.096, 0.455, 0.528, 1.000, -1.000, 0.519, 0.541, -0.568, -0.632, 0.683, -0.064,
      -0.412, -0.309, -0.226, 0.162, -0.719, -0.127, -0.226, 0.988, -0.279, 0.404, -0.963, -0.108, -0.115, 0.591,
@@ -117,7 +118,7 @@ KEYFRAMES = (
 
 def test_action_keyframes_take_the_cap_off_from_reset():
     """Solvability: from env.reset(), through env.step only, the right hand slides the cap off the bottle that the left
-    hand holds, before any reset and without passing through the left hand (the model has no hand-hand contacts)."""
+    hand holds, before any reset and without the hands pressing more than 5 mm into each other."""
     env = dexhands.make("ShadowHandBottleCap", 1, seed=0, num_threads=1)
     env.reset()
     start = env.state["bottle_pos"][0].clone()

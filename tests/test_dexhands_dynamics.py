@@ -51,3 +51,30 @@ def test_fixed_base_hands_do_not_move():
     for _ in range(5):
         env.step(torch.ones(1, 40))
     assert torch.allclose(env.state["right_hand_base_pos"], torch.tensor([[0.0, 0.0, 0.5]]))
+
+
+def _hand_hand_contacts(task: str) -> int:
+    """Contacts between right- and left-hand geoms once the left hand's base is slid so that its palm is on the right
+    hand's palm."""
+    import mujoco
+
+    model = dexhands.make(task, 1, num_threads=1).scene.model
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    palm = {side: data.xpos[model.body(f"{side}/robot0:palm").id].copy() for side in ("right", "left")}
+    for axis, delta in zip("xyz", palm["right"] - palm["left"]):
+        data.qpos[model.jnt_qposadr[model.joint(f"left/base_{axis}").id]] = delta
+    mujoco.mj_forward(model, data)
+    # The hand's collision geoms (class C_); its two thumb-base visual meshes also have contype 1 / conaffinity 1, so
+    # they touch the other hand in every task (the model's choice), and are left out here.
+    side = [model.geom(g).name.split("/")[0] if ":C_" in model.geom(g).name else None for g in range(model.ngeom)]
+    return sum({side[c.geom1], side[c.geom2]} == {"right", "left"} for c in data.contact[:data.ncon])
+
+
+def test_hands_collide_where_isaac_gym_lets_them():
+    """Collision filter 0 in the original (BottleCap, Scissors, BlockStack, ...): the hands' collision geoms touch.
+    Filter -1 (GraspAndPlace, PushBlock, Kettle, ...): they pass through each other, as there."""
+    for task in ("ShadowHandBottleCap", "ShadowHandScissors", "ShadowHandBlockStack"):
+        assert _hand_hand_contacts(task) > 10, task
+    for task in ("ShadowHandGraspAndPlace", "ShadowHandPushBlock", "ShadowHandKettle"):
+        assert _hand_hand_contacts(task) == 0, task

@@ -137,10 +137,10 @@ class BlockStackTask(BlockTask):
                 "goal_another_pos": "target of the left block (same as stack_top_pos), world frame, m"}
 
 
-def _block_layout(right: HandPose, left: HandPose, blocks, goals, table, density, camera) -> SceneLayout:
+def _block_layout(right: HandPose, left: HandPose, blocks, goals, table, density, camera, hand_contacts) -> SceneLayout:
     return SceneLayout(right=right, left=left, free_base=True, object_starts=blocks, goal_starts=goals,
                        props=(partial(add_table, size=table),), object_shape="cube", object_density=density,
-                       camera=camera)
+                       camera=camera, hand_contacts=hand_contacts)
 
 
 PUSH_BLOCK = PushBlockTask(
@@ -148,6 +148,7 @@ PUSH_BLOCK = PushBlockTask(
     layout=_block_layout(PALMS_DOWN_RIGHT, PALMS_DOWN_LEFT,
                          blocks=((0.0, 0.2, 0.625), (0.0, -0.2, 0.625)),
                          goals=(PUSH_GOALS["right"], PUSH_GOALS["left"]), table=(1.0, 1.0, 0.6), density=1000.0,
+                         hand_contacts=False,  # Isaac Gym collision filter -1
                          camera=((-0.75, 0.0, 1.25), (0, -1, 0, 0.55, 0, 0.835))),
     episode_length=125,
     dist_reward_scale=0.0,  # unused by this reward
@@ -166,6 +167,7 @@ BLOCK_STACK = BlockStackTask(
     layout=_block_layout(HandPose((0.0, 0.6, 0.7), (PI, 0, PI)), HandPose((0.0, -0.6, 0.7), (PI, 0, 0)),
                          blocks=((0.0, 0.1, 0.625), (0.0, -0.1, 0.625)),
                          goals=(STACK_BOTTOM, STACK_TOP), table=(0.5, 1.0, 0.6), density=100.0,
+                         hand_contacts=True,  # Isaac Gym collision filter 0
                          camera=((0.7, 0.0, 1.1), (0, 1, 0, -0.54, 0, 0.84))),
     episode_length=250,
     dist_reward_scale=0.0,  # unused by this reward

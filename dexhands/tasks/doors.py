@@ -102,6 +102,7 @@ def _door_layout(inward: bool, hand_xy: tuple[float, float]) -> SceneLayout:
         right=HandPose((x, y, 0.6), (PI, 1.57, 1.57)),
         left=HandPose((x, -y, 0.6), (PI, -1.57, 1.57)),
         free_base=True,
+        hand_contacts=True,  # Isaac Gym collision filter 0
         object_starts=(),
         goal_starts=(),
         props=(partial(add_door, pos=DOOR_POS, quat=list(quat)),),

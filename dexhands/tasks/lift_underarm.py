@@ -101,6 +101,7 @@ LIFT_UNDERARM = LiftUnderarmTask(
         right=HandPose((0.0, 0.05, 0.45)),
         left=HandPose((0.0, -1.25, 0.45), (0.0, 0.0, PI)),
         free_base=True,
+        hand_contacts=True,  # Isaac Gym collision filter 0
         object_starts=(),
         goal_starts=(),
         props=(_table, partial(add_pot, pos=POT_POS)),

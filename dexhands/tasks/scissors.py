@@ -81,6 +81,7 @@ SCISSORS = ScissorsTask(
         right=PALMS_DOWN_RIGHT,
         left=PALMS_DOWN_LEFT,
         free_base=True,
+        hand_contacts=True,  # Isaac Gym collision filter 0
         object_starts=(),
         goal_starts=(),
         props=(partial(add_table, size=(0.5, 1.0, 0.6)), partial(add_scissors, pos=SCISSORS_POS, yaw=1.57)),

@@ -90,6 +90,7 @@ SWING_CUP = SwingCupTask(
         right=HandPose((0.35, 0.2, 0.8), (PI, 1.57, 1.57)),
         left=HandPose((0.35, -0.2, 0.8), (PI, -1.57, 1.57)),
         free_base=True,
+        hand_contacts=True,  # Isaac Gym collision filter 0
         object_starts=(),
         goal_starts=(),
         props=(partial(add_table, size=(0.3, 0.3, 0.6)),

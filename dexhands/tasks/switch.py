@@ -23,7 +23,7 @@ push, and springs back a little when released); 80 % still needs far more than a
 
 Deviations: the switches are modelled world-aligned (no PartNet frame, so no euler (π, 1.57, 0)); the
 `object_*` state is the right switch's housing (the first switch actor's root in Bi-DexHands: fixed, so
-zero velocity); hand-hand contacts stay off (the hand model has none).
+zero velocity).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ SWITCH = SwitchTask(
         right=PALMS_DOWN_RIGHT,
         left=PALMS_DOWN_LEFT,
         free_base=True,
+        hand_contacts=True,  # Isaac Gym collision filter 0
         object_starts=(),
         goal_starts=(),
         props=(partial(add_table, size=(0.5, 1.0, 0.55)),
