@@ -847,9 +847,11 @@ def main(args: Args):
 
     def save_checkpoint():
         path = run_dir / f"{args.exp_name}.cleanrl_model"
+        tmp = path.with_suffix(".tmp")
         torch.save({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
                     "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
-                    "version": learner_version, "episodes": episodes, "args": asdict(args)}, path)
+                    "version": learner_version, "episodes": episodes, "args": asdict(args)}, tmp)
+        os.replace(tmp, path)  # atomic: an interrupted save leaves the previous checkpoint intact
         return path
 
     try:

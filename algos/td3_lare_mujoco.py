@@ -534,7 +534,9 @@ if __name__ == "__main__":
         if encoder is not None:
             state.update(llm_source=source, llm_factor_num=llm_info["factor_num"], llm_info=llm_info)
         path = run_dir / f"{args.exp_name}.cleanrl_model"
-        torch.save(state, path)
+        tmp = path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic: an interrupted save leaves the previous checkpoint intact
         return path
 
     # TRY NOT TO MODIFY: start the game
