@@ -36,7 +36,7 @@ import tyro
 import dexhands
 from dexhands.container_props import BUCKET_SIZE
 from dexhands.kettle_props import WATER_BALLS
-from dexhands.tasks.common import quat_apply
+from dexhands.rotations import quat_apply, quat_conjugate
 from dexhands.tasks.kettle import POUR_DISTANCE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -209,12 +209,11 @@ def balls_in_bucket(env) -> torch.Tensor:
     state = env.state
     half = torch.tensor(BUCKET_SIZE) / 2
     counts = torch.zeros(env.num_envs, dtype=torch.long)
+    to_bucket = quat_conjugate(state["bucket_rot"])
     for k in range(WATER_BALLS):
         adr = model.jnt_qposadr[model.joint(f"water_{k}").id]
         ball = torch.as_tensor(env.sim.qpos[:, adr:adr + 3], dtype=torch.float32)
-        rot = state["bucket_rot"]
-        inverse = torch.cat([-rot[:, :3], rot[:, 3:]], dim=-1)
-        local = quat_apply(inverse, ball - state["bucket_pos"])  # the frame's origin is the rim's centre
+        local = quat_apply(to_bucket, ball - state["bucket_pos"])  # the frame's origin is the rim's centre
         inside = (local[:, 0].abs() < half[0]) & (local[:, 1].abs() < half[1]) & (local[:, 2] < 0) & (
             local[:, 2] > -BUCKET_SIZE[2])
         counts += inside.long()
