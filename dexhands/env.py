@@ -176,10 +176,7 @@ class DexHandsEnv:
 
     def _read_state(self) -> dict[str, torch.Tensor]:
         state = self.reader.read(self.buffers.qpos, self.buffers.qvel, self.buffers.sensordata)
-        for k, suffix in enumerate(OBJECT_SUFFIXES[: self.task.num_objects]):
-            state[f"goal{suffix}_pos"] = self.goal_pos[:, k]
-            state[f"goal{suffix}_rot"] = self.goal_rot[:, k]
-            state[f"goal{suffix}_pose"] = torch.cat([self.goal_pos[:, k], self.goal_rot[:, k]], -1)
+        self._add_goals(state)
         state["progress_buf"] = self.progress_buf
         state["successes"] = self.successes
         state["actions"] = self.actions
@@ -189,9 +186,14 @@ class DexHandsEnv:
     def _new_goal_rotation(self, reached: RowSelection | MaskSelection) -> None:
         """Reached goals get a new random rotation (shared by all objects, as at reset), visible in this step's obs."""
         reached.put(self.goal_rot, self._random_rotation(reached.count).unsqueeze(1))
+        self._add_goals(self._state)
+
+    def _add_goals(self, state: dict[str, torch.Tensor]) -> None:
+        # Copies, not views: resets redraw `goal_rot` in place, and `final_state` must keep the goal it was scored on.
         for k, suffix in enumerate(OBJECT_SUFFIXES[: self.task.num_objects]):
-            self._state[f"goal{suffix}_rot"] = self.goal_rot[:, k]
-            self._state[f"goal{suffix}_pose"] = torch.cat([self.goal_pos[:, k], self.goal_rot[:, k]], -1)
+            state[f"goal{suffix}_pos"] = self.goal_pos[:, k].clone()
+            state[f"goal{suffix}_rot"] = self.goal_rot[:, k].clone()
+            state[f"goal{suffix}_pose"] = torch.cat([self.goal_pos[:, k], self.goal_rot[:, k]], -1)
 
     def _uniform(self, *shape: int, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
         return low + (high - low) * torch.rand(*shape, generator=self.generator, device=self.generator.device)

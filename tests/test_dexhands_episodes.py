@@ -84,6 +84,7 @@ def test_final_state_holds_the_state_reached_before_the_reset():
     env.reset()
     actions = torch.full((2, 40), 0.1)
     _place_egg(env, 0, [0.0, -0.39, 0.1])  # env 0 drops its egg on this step
+    goal_rot = env.state["goal_rot"].clone()
     _, _, terminated, _, info = env.step(actions)
     assert terminated.tolist() == [True, False]
     final, now = info["final_state"], env.state
@@ -91,6 +92,9 @@ def test_final_state_holds_the_state_reached_before_the_reset():
     assert final["object_pos"][0, 2] < 0.2 < now["object_pos"][0, 2]  # reached: dropped; now: reset into the hand
     assert final["progress_buf"].tolist() == [1, 1] and now["progress_buf"].tolist() == [0, 1]
     assert torch.equal(final["object_pos"][1], now["object_pos"][1])  # envs that go on are the same in both
+    # The reset draws env 0 a new goal rotation in place; the final state keeps the goal its episode was scored on.
+    assert torch.equal(final["goal_rot"], goal_rot) and torch.equal(final["goal_pose"][:, 3:], goal_rot)
+    assert not torch.equal(now["goal_rot"][0], goal_rot[0]) and torch.equal(now["goal_rot"][1], goal_rot[1])
 
 
 def test_hands_drifting_from_their_start_end_the_episode():
