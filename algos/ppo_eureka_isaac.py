@@ -10,7 +10,8 @@ import random
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -451,6 +452,11 @@ def run_candidate(job: dict) -> dict:
         # Refused before running, or failed while training: Eureka's "execution error" feedback.
         result.update(status="refused" if isinstance(error, LLMCodeRefused) else "failed", error=str(error),
                       feedback=error_feedback(str(error)))
+    except Exception as error:  # noqa: BLE001
+        # Training itself broke (e.g. a reward so large that PPO's returns overflow to NaN): the candidate failed,
+        # as it does when a worker process dies, so that one candidate never ends the whole search.
+        text = "".join(traceback.format_exception_only(error)).strip()
+        result.update(status="failed", error=f"training stopped: {text}", feedback=error_feedback(text))
     else:
         result.update(max_success_rate=summary["max_success_rate"], reward_correlation=summary["reward_correlation"],
                       final_success_rate=summary["final_success_rate"],
@@ -487,8 +493,8 @@ def run_jobs(jobs: list[dict], workers: int, on_result) -> None:
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(run_candidate_in_process, job): job for job in jobs}
-        for future, job in futures.items():
-            on_result(job, future.result())
+        for future in as_completed(futures):  # saved as each finishes: an interruption loses only unfinished ones
+            on_result(futures[future], future.result())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -546,12 +552,16 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
         def on_result(done_job: dict, result: dict) -> None:
             state.data[kind][done_job["label"]] = result
             state.save()
-            what = f"max success {result['max_success_rate']:.3f}" if result["status"] == "ok" else result["status"]
+            if result["status"] == "ok":
+                what = f"max success {result['max_success_rate']:.3f}"
+            else:
+                what = f"{result['status']}: {result['error'].strip().splitlines()[-1][:160]}"
             print(f"{done_job['label']}: {what}", flush=True)
         return on_result
 
     best, iterations = None, []
     for iteration in range(args.iterations):
+        checkpoint = messages  # the conversation this iteration starts from (with the last elite's reflection)
         for attempt in range(args.max_retries + 1):
             position = f"iter{iteration}" if attempt == 0 else f"iter{iteration}_retry{attempt}"
             if position in state.data["answers"]:  # resumed: the answers this position already got
@@ -570,10 +580,11 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             ok = [r for r in results if r["status"] == "ok"]
             if ok:
                 break
-            # Every candidate failed: repeat the iteration, and show the LLM the first failure so that it can fix it.
+            # Every candidate failed: repeat the iteration from its starting conversation, with the first failure
+            # appended so that the LLM can fix it.
             first = results[0]
-            messages = asked["messages"][:2] + [{"role": "assistant", "content": asked["texts"][0]},
-                                                {"role": "user", "content": first["feedback"]}]
+            messages = checkpoint + [{"role": "assistant", "content": asked["texts"][0]},
+                                     {"role": "user", "content": first["feedback"]}]
 
         if ok:
             elite = max(ok, key=lambda r: r["max_success_rate"])  # the first of equals
@@ -669,6 +680,9 @@ if __name__ == "__main__":
         raise SystemExit(0)
     if args.task not in dexhands.TASKS:
         raise SystemExit(f"unknown task {args.task!r}; choose one of: {', '.join(dexhands.TASKS)}")
+    if not (1 <= args.samples < 100 and 1 <= args.iterations < 100):
+        raise SystemExit("--samples and --iterations must be between 1 and 99 (candidate seeds are "
+                         "seed·10000 + 100·iteration + sample, which must not collide)")
 
     if args.resume:
         run_dir = Path(args.resume)

@@ -148,17 +148,18 @@ def test_cached_search_smoke_2_iterations_x_2_candidates(tmp_path, monkeypatch):
 
 
 def test_live_search_feeds_refusals_and_crashes_back(tmp_path, fake_llm):
-    scripted = {0: [REFUSED, CRASHES], 1: [GOOD, CRASHES], 2: [CRASHES, GOOD]}
+    scripted = {0: [REFUSED, CRASHES], 1: [GOOD, CRASHES], 2: [CRASHES, CRASHES], 3: [CRASHES, GOOD]}
     fake_llm.set_handler(lambda request, call: Reply(answers=scripted[call]))
     args = tiny_args(llm_mode="live", llm_base_url=fake_llm.base_url, llm_model="fake-model", max_retries=1)
     summary = eu.search(args, tmp_path)
     status = {c["label"]: c["status"] for c in summary["candidates"]}
     assert status == {"candidates/iter0_s0": "refused", "candidates/iter0_s1": "failed", "candidates/iter0_retry1_s0": "ok",
-                      "candidates/iter0_retry1_s1": "failed", "candidates/iter1_s0": "failed", "candidates/iter1_s1": "ok"}
+                      "candidates/iter0_retry1_s1": "failed", "candidates/iter1_s0": "failed", "candidates/iter1_s1": "failed",
+                      "candidates/iter1_retry1_s0": "failed", "candidates/iter1_retry1_s1": "ok"}
     crash = next(c["error"] for c in summary["candidates"] if c["label"] == "candidates/iter0_s1")
     assert "no_such_key" in crash and "line 4" in crash
     assert summary["iteration_summaries"][0]["attempts"] == 2
-    assert summary["best"]["label"] in ("candidates/iter0_retry1_s0", "candidates/iter1_s1")
+    assert summary["best"]["label"] in ("candidates/iter0_retry1_s0", "candidates/iter1_retry1_s1")
     # Every candidate of iteration 0 failed: the repeated prompt carries the refusal, to be fixed.
     retry_feedback = fake_llm.requests[1]["messages"][-1]["content"]
     assert "failed with this error" in retry_feedback and "os" in retry_feedback and "import" in retry_feedback
@@ -167,6 +168,27 @@ def test_live_search_feeds_refusals_and_crashes_back(tmp_path, fake_llm):
     feedback = fake_llm.requests[2]["messages"][-1]["content"]
     assert "goal_reward: [" in feedback and "task_score" in feedback and "episode_length" in feedback
     assert fake_llm.requests[2]["messages"][-2]["content"] == GOOD
+    # A later iteration's retry keeps the elite and its reflection, and adds its own first failure.
+    retry = fake_llm.requests[3]["messages"]
+    assert retry[:4] == fake_llm.requests[2]["messages"] and retry[4]["content"] == CRASHES
+    assert "no_such_key" in retry[5]["content"] and len(retry) == 6
+
+
+@pytest.mark.filterwarnings("ignore::llmcode.PromptChangedWarning")
+def test_a_training_exception_fails_the_candidate_not_the_search(tmp_path, monkeypatch):
+    real = eu.train
+
+    def train(args, out, fn, **kwargs):
+        if out.name == "iter0_s0":
+            raise RuntimeError("CUDA out of memory")  # not the LLM code's fault, but the candidate cannot train
+        return real(args, out, fn, **kwargs)
+
+    monkeypatch.setattr(eu, "train", train)
+    summary = eu.search(tiny_args(iterations=1), tmp_path)
+    candidates = {c["label"]: c for c in summary["candidates"]}
+    assert candidates["candidates/iter0_s0"]["status"] == "failed"
+    assert "RuntimeError: CUDA out of memory" in candidates["candidates/iter0_s0"]["error"]
+    assert candidates["candidates/iter0_s1"]["status"] == "ok" and summary["best"]["label"] == "candidates/iter0_s1"
 
 
 @pytest.mark.filterwarnings("ignore::llmcode.PromptChangedWarning")
@@ -211,3 +233,5 @@ def test_cli_resume_and_unknown_task(tmp_path):
     assert result.returncode != 0 and "unknown task" in result.stderr
     result = subprocess.run([sys.executable, str(SCRIPT), "--resume", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode != 0 and "search_state.json" in result.stderr
+    result = subprocess.run([sys.executable, str(SCRIPT), "--samples", "100"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0 and "between 1 and 99" in result.stderr
