@@ -3,14 +3,14 @@
 # discretises progress into bins and pays a count-based bonus 1/sqrt(N(bin)) on top of the sparse task
 # success. Read top to bottom: arguments, feature library, discretisation and counts, PPO, training loop.
 # Documentation of decisions the paper leaves open: README.md, section "ProgressCounts".
-import copy
 import inspect
 import json
 import math
 import os
 import random
+import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -212,8 +212,8 @@ def validate_progress(output):
     return output
 
 
-def load_progress_functions(args: Args, env) -> list[tuple[object, str]]:
-    """All progress-function samples for the task: (compiled function, answer text) pairs."""
+def ask_progress_answers(args: Args, env) -> list:
+    """The LLM's answers to the progress prompt: `num_progress_samples` of them (cached, live or recorded)."""
     client = LLMClient(
         mode=args.llm_mode,
         cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task,
@@ -222,13 +222,22 @@ def load_progress_functions(args: Args, env) -> list[tuple[object, str]]:
         temperature=args.llm_temperature,
     )
     # Replayed by position, so that a reworded prompt still finds its answers (the cache warns when it changed).
-    answers = client.ask(progress_prompt(args.task, env), n=args.num_progress_samples, position="progress")
-    functions = []
-    for answer in answers:
-        fn = compile_llm_function(extract_code(answer.text), entry="compute_progress", library=FEATURE_LIBRARY,
-                                  validate=validate_progress)
-        functions.append((fn, answer.text))
-    return functions
+    return client.ask(progress_prompt(args.task, env), n=args.num_progress_samples, position="progress")
+
+
+def compile_progress(answer, sample: int):
+    """Answer -> progress function through the safe runner; a refusal names the sample and its cached file."""
+    try:
+        return compile_llm_function(extract_code(answer.text), entry="compute_progress", library=FEATURE_LIBRARY,
+                                    validate=validate_progress)
+    except LLMCodeError as error:
+        where = f" ({answer.file})" if answer.file else ""
+        raise type(error)(f"progress sample {sample}{where} was refused by the safe runner:\n{error}") from error
+
+
+def load_progress_functions(args: Args, env) -> list[tuple[object, str]]:
+    """All progress-function samples for the task: (compiled function, answer text) pairs."""
+    return [(compile_progress(answer, k), answer.text) for k, answer in enumerate(ask_progress_answers(args, env))]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -310,6 +319,10 @@ class SimHash:
 
 def stack_progress(fn, state) -> tuple[torch.Tensor, list[int]]:
     values, directions = fn(state)
+    num_envs = state["progress_buf"].shape[0]
+    for i, x in enumerate(values):  # a (1,) value would silently broadcast one bin, and one bonus, to every env
+        if x.shape != (num_envs,):
+            raise LLMCodeFailed(f"progress value {i} must have shape ({num_envs},) (one value per env), got {tuple(x.shape)}")
     return torch.stack([v.float() for v in values], dim=-1), [int(d) for d in directions]
 
 
@@ -396,10 +409,16 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     if progress_answer is not None:
         (run_dir / "progress_function.py").write_text(progress_answer)
 
+    ckpt = torch.load(args.resume, map_location=device, weights_only=False) if args.resume else None
+
     # Reward machinery: bins + counts for ProgressCounts, ranges for ProgressAsReward, hashing for SimHash.
     discretiser = counts = simhash = None
     if args.reward in ("progresscounts", "progress-as-reward"):
-        lo, hi, directions = estimate_ranges(progress_fn, env, args.range_steps or env.episode_length, args.seed)
+        if ckpt is not None and ckpt.get("ranges") is not None:  # the bins the counts were made with, exactly
+            lo, hi = (torch.tensor(ckpt["ranges"][key], device=device) for key in ("lo", "hi"))
+            directions = ckpt["ranges"]["directions"]
+        else:
+            lo, hi, directions = estimate_ranges(progress_fn, env, args.range_steps or env.episode_length, args.seed)
         discretiser = ProgressDiscretiser(lo, hi, directions, args.num_bins, args.bin_combination, args.range_extension)
         counts = VisitCounts(discretiser.num_ids, device)
         (run_dir / "progress_ranges.json").write_text(json.dumps({"lo": lo.tolist(), "hi": hi.tolist(), "directions": directions,
@@ -419,8 +438,8 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
 
     global_step, start_iteration, best_success, best_original = 0, 1, 0.0, 0.0
     checkpoint_path = run_dir / "checkpoint.pt"
-    if args.resume:
-        ckpt = torch.load(args.resume, map_location=device, weights_only=False)
+    history = []
+    if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
         lr, global_step, start_iteration = ckpt["lr"], ckpt["global_step"], ckpt["iteration"] + 1
@@ -428,6 +447,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
         if counts is not None:
             counts.counts.copy_(ckpt["counts"])
         torch.set_rng_state(ckpt["torch_rng"])
+        history = ckpt.get("history", [])
 
     next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
     next_done = torch.zeros(args.num_envs, device=device)
@@ -437,7 +457,6 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     ep_length = torch.zeros(args.num_envs, device=device)
     sim_time = reward_time = learn_time = 0.0
     start_time, start_step = time.time(), global_step
-    history = []
     bar = tqdm(range(start_iteration, args.num_iterations + 1), desc=f"{args.task} {args.reward}", unit="it", initial=start_iteration - 1,
                total=args.num_iterations)
 
@@ -581,7 +600,9 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
         if args.save_model and (iteration % args.checkpoint_every == 0 or iteration == args.num_iterations):
             state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
                      "iteration": iteration, "best_success": best_success, "best_original": best_original, "args": asdict(args),
-                     "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state()}
+                     "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state(),
+                     "history": history, "ranges": None if discretiser is None else
+                     {"lo": lo.tolist(), "hi": hi.tolist(), "directions": list(directions)}}
             tmp = checkpoint_path.with_suffix(".tmp")
             torch.save(state, tmp)
             os.replace(tmp, checkpoint_path)  # atomic: an interrupted save never leaves a broken checkpoint
@@ -609,10 +630,42 @@ def fill_runtime_args(args: Args) -> Args:
     return args
 
 
+def given_on_command_line(flag: str) -> bool:
+    return any(arg == flag or arg.startswith(flag + "=") for arg in sys.argv[1:])
+
+
+def write_selection(run_dir: Path, summaries: list[dict]) -> dict:
+    """The paper's selection among the progress samples: the highest max success (failed samples cannot win)."""
+    trained = [s for s in summaries if s.get("status", "ok") == "ok"]
+    if not trained:
+        raise SystemExit("every progress sample failed; see the errors in the sample folders' summary.json")
+    best = max(trained, key=lambda s: s["max_success_rate"])
+    summary = dict(best, selected_sample=best["progress_sample"], samples=summaries)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"best progress function: sample {best['progress_sample']} (max success {best['max_success_rate']:.3f})")
+    return summary
+
+
 if __name__ == "__main__":
     args = fill_runtime_args(tyro.cli(Args))
+    selection_dir = None
+    if args.resume:
+        checkpoint = Path(args.resume)
+        if not checkpoint.is_file():
+            raise SystemExit(f"--resume {args.resume}: no such checkpoint file")
+        # The interrupted run's own settings (task, reward, progress sample, bins, network ...), so that the counts
+        # and weights go on with what made them; only the resume flag, and a longer --total-timesteps, are new.
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["args"]
+        overrides = {"resume": args.resume, "select_best": False}
+        if given_on_command_line("--total-timesteps"):
+            overrides["total_timesteps"] = args.total_timesteps
+        args = fill_runtime_args(Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), **overrides}))
+        if saved["select_best"]:  # one sample of a --select-best run: it resumes alone, then the selection is redone
+            selection_dir = checkpoint.resolve().parent.parent
     if args.task not in dexhands.TASKS:
         raise SystemExit(f"unknown task {args.task!r}; choose one of: {', '.join(dexhands.TASKS)}")
+    if not 0 <= args.progress_sample < args.num_progress_samples:
+        raise SystemExit(f"--progress-sample must be in 0..{args.num_progress_samples - 1}, got {args.progress_sample}")
 
     if args.resume:
         run_dir = Path(args.resume).resolve().parent
@@ -627,27 +680,32 @@ if __name__ == "__main__":
         wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=asdict(args),
                    name=run_dir.name, save_code=True)
 
-    functions = [(None, None)]
+    answers = None
     if args.reward in ("progresscounts", "progress-as-reward"):
         probe = dexhands.make(args.task, num_envs=2, device="cpu", backend="mujoco", seed=args.seed)
-        try:
-            functions = load_progress_functions(args, probe)
-        except LLMCodeError as e:
-            raise SystemExit(f"a progress function was refused by the safe runner:\n{e}") from e
-        if not args.select_best:
-            functions = [functions[args.progress_sample]]
+        answers = ask_progress_answers(args, probe)
 
     summaries = []
-    for k, (fn, answer) in enumerate(functions):
-        sample_args = copy.copy(args)
-        if args.select_best:
-            sample_args.progress_sample = k
+    for k in range(args.num_progress_samples) if args.select_best else [args.progress_sample]:
+        sample_args = replace(args, progress_sample=k)
         sample_dir = run_dir / f"sample{k}" if args.select_best else run_dir
         sample_dir.mkdir(exist_ok=True)
-        summaries.append(train(sample_args, sample_dir, fn, answer))
+        try:
+            fn = compile_progress(answers[k], k) if answers else None
+            summaries.append(train(sample_args, sample_dir, fn, answers[k].text if answers else None))
+        except LLMCodeError as error:
+            if not args.select_best:
+                raise SystemExit(str(error)) from error
+            # The paper trains every sample and keeps the best: a refused or failing one drops out, the others go on.
+            print(f"progress sample {k} failed, the other samples go on:\n{error}")
+            failed = {"task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": k,
+                      "status": "failed", "error": str(error), "max_success_rate": None}
+            (sample_dir / "summary.json").write_text(json.dumps(failed, indent=2))
+            summaries.append(failed)
 
     if args.select_best:
-        best = max(summaries, key=lambda s: s["max_success_rate"])
-        summary = dict(best, selected_sample=best["progress_sample"], samples=summaries)
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-        print(f"best progress function: sample {best['progress_sample']} (max success {best['max_success_rate']:.3f})")
+        write_selection(run_dir, summaries)
+    elif selection_dir is not None:
+        done = [selection_dir / f"sample{k}" / "summary.json" for k in range(args.num_progress_samples)]
+        if all(path.exists() for path in done):
+            write_selection(selection_dir, [json.loads(path.read_text()) for path in done])

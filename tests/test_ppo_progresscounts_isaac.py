@@ -11,6 +11,8 @@ import torch
 from script_tools import load_script, read_scalars
 
 import dexhands
+from llmcode.cache import Answer
+from llmcode.safe_runner import LLMCodeRefused
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "ppo_progresscounts_isaac.py"
@@ -104,6 +106,23 @@ def test_progress_contract_is_enforced():
         pc.validate_progress(([torch.zeros(3, 2)], [1]))
     with pytest.raises(pc.LLMCodeFailed, match="NaN"):
         pc.validate_progress(([torch.tensor([float("nan")])], [1]))
+    # One value for all envs would broadcast one bin, and one bonus, to every env: refused when called on a state.
+    state = {"progress_buf": torch.zeros(3)}
+    with pytest.raises(pc.LLMCodeFailed, match=r"shape \(3,\)"):
+        pc.stack_progress(lambda state: ([torch.zeros(1)], [1]), state)
+    assert pc.stack_progress(lambda state: ([torch.zeros(3)], [1]), state)[0].shape == (3, 1)
+
+
+def test_a_refused_sample_is_named_and_drops_out_of_the_selection(tmp_path):
+    bad = Answer(text="```python\nimport os\ndef compute_progress(state):\n    return [], []\n```", sample=2,
+                    provenance={}, prompt_hash="", file=tmp_path / "progress_s2.py")
+    with pytest.raises(LLMCodeRefused, match="progress sample 2 .*progress_s2.py"):
+        pc.compile_progress(bad, 2)
+    summaries = [{"progress_sample": 0, "max_success_rate": 0.1}, {"progress_sample": 1, "status": "failed",
+                 "max_success_rate": None}, {"progress_sample": 2, "max_success_rate": 0.3}]
+    assert pc.write_selection(tmp_path, summaries)["selected_sample"] == 2
+    with pytest.raises(SystemExit, match="every progress sample failed"):
+        pc.write_selection(tmp_path, summaries[1:2])
 
 
 @pytest.mark.parametrize("task", SUPPORTED_TASKS)
@@ -148,17 +167,30 @@ def test_cli_select_best_checkpoints_and_resumes(tmp_path):
     assert (run_dir / "config.json").exists() and (run_dir / "sample0" / "progress_function.py").exists()
     checkpoint = run_dir / "sample1" / "checkpoint.pt"
     assert checkpoint.exists()
-    # Resuming continues from the saved iteration up to the new budget.
-    subprocess.run(common + ["--total-timesteps", "64", "--progress-sample", "1", "--resume", str(checkpoint)],
+    # Resuming continues that sample (its own settings, from the checkpoint) from the saved iteration up to the new
+    # budget, keeps its learning curve, and redoes the selection over the four samples.
+    subprocess.run([sys.executable, str(SCRIPT), "--total-timesteps", "64", "--resume", str(checkpoint)],
                    cwd=tmp_path, check=True, capture_output=True)
     resumed = json.loads((run_dir / "sample1" / "summary.json").read_text())
-    assert resumed["global_step"] == 64
+    assert resumed["global_step"] == 64 and resumed["progress_sample"] == 1 and resumed["task"] == "ShadowHandOver"
+    # The checkpoint carries the bins' ranges (the counts are only meaningful with them) and the curve so far.
+    saved = torch.load(checkpoint, weights_only=False)
+    ranges = json.loads((run_dir / "sample1" / "progress_ranges.json").read_text())
+    assert saved["ranges"]["lo"] == ranges["lo"] and saved["ranges"]["hi"] == ranges["hi"] and "history" in saved
+    reselected = json.loads((run_dir / "summary.json").read_text())
+    assert reselected["samples"][1]["global_step"] == 64 and reselected["samples"][0] == summary["samples"][0]
 
 
 def test_cli_rejects_an_unknown_task(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--task", "ShadowHandNope"], cwd=tmp_path, capture_output=True,
                             text=True)
     assert result.returncode != 0 and "unknown task" in result.stderr
+    result = subprocess.run([sys.executable, str(SCRIPT), "--progress-sample", "4"], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.returncode != 0 and "--progress-sample must be in 0..3" in result.stderr
+    result = subprocess.run([sys.executable, str(SCRIPT), "--resume", str(tmp_path / "nope.pt")], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "no such checkpoint" in result.stderr
 
 
 def test_finished_episodes_log_success_and_switch_logs_its_original_formula(tmp_path):
