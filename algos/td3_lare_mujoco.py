@@ -2,7 +2,7 @@
 # The agent only sees the episode's return at its last step; an LLM-written encoder turns (s, a) into
 # latent factors, and a decoder trained by return decomposition turns them into a per-step reward.
 # Baselines in the same file: --reward-model rd | rrd | rrd-unbiased | ircr | none | dense.
-# Docs: README.md, section "LaRe (MuJoCo, TD3)".
+# Docs: README.md, section "LaRe with TD3 on MuJoCo".
 import json
 import os
 import random
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import torch
 import torch.nn as nn
@@ -115,6 +116,31 @@ class Args:
     """folder of the cached LLM answers (one sub-folder per task), relative to the repository root"""
     prompt_dir: str = "prompts/lare/mujoco"
     """folder of the prompt templates and task descriptions, relative to the repository root"""
+
+
+# Everything MuJoCo needs to continue a trajectory bit for bit, the solver's warm start included.
+PHYSICS_STATE = mujoco.mjtState.mjSTATE_INTEGRATION
+
+
+def env_snapshot(env):
+    """The env in the middle of an episode: physics, time-limit step count, episodic return so far, random streams."""
+    base = env.unwrapped
+    physics = np.empty(mujoco.mj_stateSize(base.model, PHYSICS_STATE))
+    mujoco.mj_getState(base.model, base.data, physics, PHYSICS_STATE)
+    return {"physics": physics, "elapsed_steps": env.get_wrapper_attr("_elapsed_steps"), "episodic_return": env._return,
+            "np_random": base.np_random.bit_generator.state,
+            "action_space_rng": env.action_space.np_random.bit_generator.state}
+
+
+def restore_env(env, snapshot):
+    env.reset()  # lets the wrappers accept steps; everything the reset drew is overwritten below
+    base = env.unwrapped
+    mujoco.mj_setState(base.model, base.data, snapshot["physics"], PHYSICS_STATE)
+    mujoco.mj_forward(base.model, base.data)
+    env.set_wrapper_attr("_elapsed_steps", snapshot["elapsed_steps"])
+    env._return = snapshot["episodic_return"]
+    base.np_random.bit_generator.state = snapshot["np_random"]
+    env.action_space.np_random.bit_generator.state = snapshot["action_space_rng"]
 
 
 def make_env(env_id, seed, max_episode_steps=None, episodic=True):
@@ -232,17 +258,18 @@ class EpisodicReplayBuffer:
         return dict(arrays, total=self.total, encoded=self.encoded, floor=self.floor, cur_start=self.cur_start,
                     ep_start=self.ep_start, ep_len=self.ep_len, ep_return=self.ep_return)
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state, keep_partial_episode=True):
         n = len(state["obs"])
         for k in ("obs", "next_obs", "actions", "dense_rewards", "episodic_rewards", "terminations", "episode_ids", "factors"):
             getattr(self, k)[:n] = state[k]
         for k in ("total", "encoded", "floor", "cur_start", "ep_start", "ep_len", "ep_return"):
             setattr(self, k, state[k])
-        # The episode interrupted by the checkpoint is lost (the env restarts with a new one): drop its partial
-        # transitions. In a wrapped ring they overwrote older ones, which stay gone (floor).
-        self.floor = max(self.floor, self.total - self.size)
-        self.total = self.cur_start
-        self.encoded = min(self.encoded, self.cur_start)
+        if not keep_partial_episode:
+            # The env cannot continue the interrupted episode (an older checkpoint without its state): drop the
+            # episode's partial transitions. In a wrapped ring they overwrote older ones, which stay gone (floor).
+            self.floor = max(self.floor, self.total - self.size)
+            self.total = self.cur_start
+            self.encoded = min(self.encoded, self.cur_start)
 
 
 # ALGO LOGIC: initialize agent here:
@@ -442,7 +469,7 @@ def evaluate(actor, env_id, n, seed, device, max_episode_steps=None):
 
 if __name__ == "__main__":
     args = tyro.cli(Args)
-    ckpt = torch.load(args.resume, weights_only=False) if args.resume else None
+    ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_dir = Path(args.runs_dir) / run_name
     if args.track:
@@ -520,16 +547,28 @@ if __name__ == "__main__":
              "qf2_target": qf2_target, "q_optimizer": q_optimizer, "actor_optimizer": actor_optimizer}
     if decoder is not None:
         parts.update(decoder=decoder, decoder_optimizer=decoder_optimizer)
+    # A checkpoint holds the env in mid-episode and every random stream, so that a resumed run continues exactly
+    # as if it had never stopped (checkpoints from before this was saved restart the episode and the streams).
+    exact_resume = ckpt is not None and "env" in ckpt
+    resumes = []  # where this run was interrupted and continued, and whether exactly (reported in summary.json)
     if ckpt is not None:
         for name, part in parts.items():
             part.load_state_dict(ckpt[name])
-        rb.load_state_dict(ckpt["buffer"])
+        rb.load_state_dict(ckpt["buffer"], keep_partial_episode=exact_resume)
         start_step, best_eval, evals = ckpt["global_step"], ckpt["best_eval"], ckpt["evals"]
         rng.bit_generator.state = ckpt["rng"]
+        resumes = ckpt.get("resumes", []) + [{"step": start_step, "exact": exact_resume}]
+        if exact_resume:
+            torch.set_rng_state(ckpt["torch_rng"])
+            if ckpt["cuda_rng"] and device.type == "cuda":
+                torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
 
     def save_checkpoint(step):
         state = {"global_step": step, "best_eval": best_eval, "evals": evals, "rng": rng.bit_generator.state,
-                 "args": asdict(args), "buffer": rb.state_dict()}
+                 "args": asdict(args), "buffer": rb.state_dict(), "torch_rng": torch.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+                 "env": env_snapshot(env), "obs": obs, "ep_return": ep_return, "ep_length": ep_length,
+                 "resumes": resumes}
         state.update({name: part.state_dict() for name, part in parts.items()})
         if encoder is not None:
             state.update(llm_source=source, llm_factor_num=llm_info["factor_num"], llm_info=llm_info)
@@ -540,8 +579,12 @@ if __name__ == "__main__":
         return path
 
     # TRY NOT TO MODIFY: start the game
-    obs, _ = env.reset(seed=args.seed)
-    ep_return, ep_length = 0.0, 0
+    if exact_resume:
+        restore_env(env, ckpt["env"])
+        obs, ep_return, ep_length = ckpt["obs"], ckpt["ep_return"], ckpt["ep_length"]
+    else:
+        obs, _ = env.reset(seed=args.seed)
+        ep_return, ep_length = 0.0, 0
     start_time, eval_time = time.time(), 0.0
     pbar = tqdm(range(start_step, args.total_timesteps), initial=start_step, total=args.total_timesteps,
                 desc=f"{args.env_id} {args.reward_model}", mininterval=2.0)
@@ -690,6 +733,7 @@ if __name__ == "__main__":
         "sps_with_eval": (args.total_timesteps - start_step) / max(train_time, 1e-9),
         "sps_updating": None if learn_t0 is None else (args.total_timesteps - max(args.learning_starts, start_step)) / learn_time,
         "train_time_s": train_time,
+        "resumes": resumes,
         "llm": llm_info,
         "args": asdict(args),
     }

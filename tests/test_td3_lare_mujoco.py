@@ -247,6 +247,29 @@ def test_long_episodes_without_finished_episode(tmp_path, monkeypatch):
     assert json.loads((run_dir / "summary.json").read_text())["evals"][-1][0] == 300
 
 
+@pytest.mark.parametrize("env_id", ["Reacher-v5", "Walker2d-v5"])
+def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_id):
+    # Step 170 is in the middle of an episode: the checkpoint holds the env's physics, step count and random streams.
+    common = ["--env-id", env_id, "--reward-model", "lare", "--save-model", "--learning-starts", "100",
+              "--batch-size", "32", "--rrd-k", "8", "--eval-frequency", "300", "--eval-episodes", "1"]
+    straight = run_script(monkeypatch, tmp_path / "a", *common, "--total-timesteps", "300")
+    stopped = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "170")
+    ckpt = torch.load(stopped / "td3_lare_mujoco.cleanrl_model", weights_only=False)
+    assert 0 < ckpt["ep_length"] and ckpt["buffer"]["total"] == 170  # mid-episode, its partial transitions kept
+    resumed = run_script(monkeypatch, tmp_path / "c", *common, "--total-timesteps", "300",
+                         "--resume", str(stopped / "td3_lare_mujoco.cleanrl_model"))
+    a, c = (torch.load(run / "td3_lare_mujoco.cleanrl_model", weights_only=False) for run in (straight, resumed))
+    for part in ("actor", "qf1", "decoder"):
+        for name, value in a[part].items():
+            assert torch.equal(value, c[part][name]), (part, name)
+    for key in ("obs", "next_obs", "actions", "dense_rewards", "episodic_rewards", "factors"):
+        np.testing.assert_array_equal(a["buffer"][key], c["buffer"][key], err_msg=key)
+    eval_a = json.loads((straight / "summary.json").read_text())["evals"][-1]
+    eval_c = json.loads((resumed / "summary.json").read_text())["evals"][-1]
+    assert eval_a == eval_c
+    assert json.loads((resumed / "summary.json").read_text())["resumes"] == [{"step": 170, "exact": True}]
+
+
 def test_truncation_handling_and_resume(tmp_path, monkeypatch):
     first = run_script(monkeypatch, tmp_path / "a", "--env-id", "Reacher-v5", "--reward-model", "lare", "--save-model",
                        "--max-episode-steps", "30", *TINY)
