@@ -4,7 +4,7 @@
 # decomposition (sum over agents and steps = team return) turns them into a per-agent, per-step reward.
 # Baselines: --reward-model rd (decoder on raw observations) | none (episodic reward as is) | dense (oracle).
 # Backends: --backend mpe2 (PettingZoo parallel envs, as in the paper) | vmas (vectorized torch simulation).
-# Docs: README.md, section "LaRe (MPE, IPPO)".
+# Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
 import json
 import os
 import random
@@ -302,6 +302,20 @@ class MPE2Vec:
         obs = [e.reset(seed=s)[0] for e, s in zip(self.envs, seeds)]
         return torch.as_tensor(np.array([[o[a] for a in self.names] for o in obs]), device=self.device)
 
+    def rng_state(self):
+        """The random streams of these envs, for a checkpoint: mpe2 draws only from each env's np_random (its reset
+        positions; no action noise in these scenarios), plus whether the first reset is still to be seeded."""
+        return {"seed": self.seed, "np_random": [e.env.unwrapped.np_random.bit_generator.state for e in self.envs]}
+
+    def set_rng_state(self, state):
+        """Restore rng_state(); False (nothing restored) if it was saved with another number of envs."""
+        if len(state["np_random"]) != len(self.envs):
+            return False
+        self.seed = state["seed"]  # None once seeded: a resumed run must not re-seed its envs with seed + i
+        for e, s in zip(self.envs, state["np_random"]):
+            e.env.unwrapped.np_random.bit_generator.state = s
+        return True
+
     def step(self, actions):
         actions = actions.cpu().numpy()
         out = [e.step(dict(zip(self.names, a))) for e, a in zip(self.envs, actions)]
@@ -368,13 +382,56 @@ class VMASVec:
 
         kwargs = (dict(n_agents=scn["n_agents"]) if spread else
                   dict(num_adversaries=scn["n_agents"], num_good_agents=scn["n_prey"], num_landmarks=scn["n_landmarks"]))
+        # VMAS keeps ONE random state for all its envs (Environment.vmas_random_state, a class attribute that it swaps
+        # in around every call and that make_env re-seeds), and on a GPU it draws reset positions from torch's CUDA
+        # generator, which the training samples from too. So that the evaluation env neither re-seeds nor consumes the
+        # training env's stream (training would then depend on --eval-frequency / --eval-episodes), every VMASVec keeps
+        # its own copy of these streams in self.rng and swaps it in around each call into VMAS; a checkpoint saves it.
+        self.device = torch.device(device)
+        outer = self._global_rng()
         self.env = vmas.make_env(KNearest(), num_envs=num_envs, device=device, continuous_actions=False, seed=seed,
                                  max_steps=None, **kwargs)
-        self.scn, self.n_actions, self.device = scn, 9, device
+        self.rng = self._global_rng()  # seeded with `seed`, after make_env's first reset
+        self._set_global_rng(outer)
+        self.scn, self.n_actions = scn, 9
         self.directions = torch.tensor(VMAS_DIRECTIONS, dtype=torch.float32, device=device)
 
+    def _global_rng(self):
+        from vmas.simulator.environment.environment import Environment
+
+        state = {"vmas": list(Environment.vmas_random_state)}  # [torch CPU, numpy, python] states
+        if self.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def _set_global_rng(self, state):
+        from vmas.simulator.environment.environment import Environment
+
+        Environment.vmas_random_state[:] = state["vmas"]  # in place: VMAS's decorators hold this very list
+        if "cuda" in state:
+            torch.cuda.set_rng_state(state["cuda"], self.device)
+
+    def _call(self, fn, *a):
+        """fn(*a) with this env's random streams swapped in (and the caller's swapped back afterwards)."""
+        outer = self._global_rng()
+        self._set_global_rng(self.rng)
+        try:
+            return fn(*a)
+        finally:
+            self.rng = self._global_rng()
+            self._set_global_rng(outer)
+
+    def rng_state(self):
+        return dict(self.rng)
+
+    def set_rng_state(self, state):
+        self.rng = dict(self.rng, vmas=list(state["vmas"]))
+        if "cuda" in state and self.device.type == "cuda":
+            self.rng["cuda"] = state["cuda"]
+        return True
+
     def reset(self):
-        obs = self.env.reset()
+        obs = self._call(self.env.reset)
         return torch.stack(obs[: self.scn["n_agents"]], 1)
 
     def step(self, actions):
@@ -383,7 +440,7 @@ class VMASVec:
         if self.scn["kind"] == "tag":
             pos, _, _, prey_pos, _ = self.env.scenario.state()
             acts += list(scripted_prey_actions(prey_pos, pos, self.directions).unbind(1))
-        obs, rews, _, _ = self.env.step(acts)
+        obs, rews, _, _ = self._call(self.env.step, acts)
         return torch.stack(obs[:n], 1), torch.stack(rews[:n], 1)
 
     def close(self):
@@ -492,12 +549,23 @@ class EpisodeBuffer:
         return self.x[idx], self.returns[idx]
 
     def state_dict(self):
-        return {"x": self.x[: self.size].cpu(), "returns": self.returns[: self.size].cpu(), "pos": self.pos}
+        return {"x": self.x[: self.size].cpu(), "returns": self.returns[: self.size].cpu(), "pos": self.pos,
+                "capacity": self.capacity}
 
     def load_state_dict(self, state):
-        n = len(state["returns"])
-        self.x[:n], self.returns[:n] = state["x"].to(self.x.device), state["returns"].to(self.x.device)
-        self.size, self.pos = n, state["pos"]
+        x, returns, pos = state["x"], state["returns"], state["pos"]
+        if state.get("capacity", self.capacity) != self.capacity:
+            # A run extended with a larger --total-timesteps has a larger buffer (capacity = min(reward_buffer_episodes,
+            # all episodes of the run)). Lay the episodes out oldest first from slot 0, as the uninterrupted run has
+            # them (sampling draws slot indices), and keep the newest if they do not all fit.
+            if len(returns) == state["capacity"]:  # full: the oldest episode sits at pos
+                order = torch.cat([torch.arange(pos, len(returns)), torch.arange(pos)])
+                x, returns = x[order], returns[order]
+            x, returns = x[-self.capacity :], returns[-self.capacity :]
+            pos = len(returns) % self.capacity
+        n = len(returns)
+        self.x[:n], self.returns[:n] = x.to(self.x.device), returns.to(self.x.device)
+        self.size, self.pos = n, pos
 
 
 # LLM stage: latent-reward factors with self-verification (methods.md §3.2, §3.3).
@@ -632,7 +700,8 @@ if __name__ == "__main__":
     args = tyro.cli(Args)
     assert args.scenario in SCENARIOS, f"unknown scenario {args.scenario!r}; choose from {sorted(SCENARIOS)}"
     scn = SCENARIOS[args.scenario]
-    ckpt = torch.load(args.resume, weights_only=False) if args.resume else None
+    # map_location: a checkpoint written on a GPU resumes on a CPU-only machine too (states are moved to `device` below)
+    ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
     run_name = f"{args.scenario}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_dir = Path(args.runs_dir) / run_name
     if args.track:
@@ -697,11 +766,27 @@ if __name__ == "__main__":
         if buffer is not None:
             buffer.load_state_dict(ckpt["buffer"])
         start_update, best_eval, evals, train_returns = ckpt["update"] + 1, ckpt["best_eval"], ckpt["evals"], ckpt["train_returns"]
+        # Every random stream the run draws from, restored last (setup above drew from some of them): torch (policy
+        # sampling, minibatch and decoder-batch indices), numpy / python (unused by this script, but the LLM function
+        # may draw from numpy), and the envs' own streams (so that the envs are not re-seeded with seed + i).
         torch.set_rng_state(ckpt["torch_rng"])
+        if ckpt.get("cuda_rng") is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
+        if "env_rng" in ckpt:  # absent from checkpoints written before it was saved: those resume, not exactly
+            np.random.set_state(ckpt["numpy_rng"])
+            random.setstate(ckpt["python_rng"])
+            for name, e in (("env_rng", envs), ("eval_env_rng", eval_envs)):
+                if not e.set_rng_state(ckpt[name]):
+                    tqdm.write(f"{name}: saved with another number of envs; these envs start from their seed")
 
     def save_checkpoint(update):
+        # Checkpoints fall between PPO updates and every update runs whole episodes that start with a reset (rollout),
+        # so no env state is saved: the random streams are all a resumed run needs to continue exactly.
         state = {"update": update, "global_step": update * batch_steps, "best_eval": best_eval, "evals": evals,
-                 "train_returns": train_returns, "torch_rng": torch.get_rng_state(), "args": asdict(args)}
+                 "train_returns": train_returns, "torch_rng": torch.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                 "numpy_rng": np.random.get_state(), "python_rng": random.getstate(),
+                 "env_rng": envs.rng_state(), "eval_env_rng": eval_envs.rng_state(), "args": asdict(args)}
         state.update({name: part.state_dict() for name, part in parts.items()})
         if buffer is not None:
             state["buffer"] = buffer.state_dict()
@@ -752,7 +837,7 @@ if __name__ == "__main__":
             x = data["next_obs"].transpose(0, 1)
             x = encoder(x) if encoder is not None else x
             buffer.add(x, team_return)
-            if (update - start_update) % args.reward_frequency == 0:
+            if (update - 1) % args.reward_frequency == 0:  # counted from update 1: the same schedule after a resume
                 for _ in range(args.reward_gradient_steps):
                     bx, br = buffer.sample(min(args.reward_batch_episodes, buffer.size))
                     reward_loss = decomposition_loss(decoder(bx), br)
@@ -814,7 +899,9 @@ if __name__ == "__main__":
                 nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
                 optimizer.step()
 
-        y_pred, y_true = data["values"].flatten().cpu().numpy(), b_targets.cpu().numpy()
+        # in return space: the rollout's value predictions, denormalised with the statistics they were made under,
+        # against the returns (b_targets use the statistics after value_norm.update: not comparable with data["values"])
+        y_pred, y_true = values.flatten().cpu().numpy(), b_returns.cpu().numpy()
         var_y = np.var(y_true)
         explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
 

@@ -1,6 +1,7 @@
 """Tests of algos/ippo_lare_mpe.py: the K-nearest observations, the mpe2 wrapper (PettingZoo's parallel API test), the
 VMAS rewards against the library's own, the scripted prey, the decomposition loss, LaRe's self-verification, the shipped
-LLM answers, a smoke run of every backend x scenario x reward model (in-process, tiny budgets, real updates) and resume."""
+LLM answers, a smoke run of every backend x scenario x reward model (in-process, tiny budgets, real updates), exact
+resume, and training that does not depend on the evaluation settings."""
 
 import itertools
 import json
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "ippo_lare_mpe.py"
@@ -129,6 +131,26 @@ def test_episode_buffer_ring(mpe):
     assert (x[:, 0, 0, 0] == ret).all()
 
 
+def test_episode_buffer_resumes_into_another_capacity(mpe):
+    def filled(capacity, n):
+        buf = mpe.EpisodeBuffer(capacity, 2, 2, 1, torch.device("cpu"))
+        for r in range(n):
+            buf.add(torch.full((1, 2, 2, 1), float(r)), torch.tensor([float(r)]))
+        return buf
+
+    # A run of 4 episodes extended to 5: the same slots as a run of 5 that never stopped.
+    resumed = mpe.EpisodeBuffer(8, 2, 2, 1, torch.device("cpu"))
+    resumed.load_state_dict(filled(4, 4).state_dict())
+    resumed.add(torch.full((1, 2, 2, 1), 4.0), torch.tensor([4.0]))
+    straight = filled(8, 5)
+    assert (resumed.size, resumed.pos) == (straight.size, straight.pos) and torch.equal(resumed.returns, straight.returns)
+    # A ring that wrapped: oldest first; into a smaller ring: the newest kept. Same capacity: slots and pos as saved.
+    for capacity, returns, pos in ((4, [2.0, 3.0, 4.0, 0.0], 3), (2, [3.0, 4.0], 0), (3, [3.0, 4.0, 2.0], 2)):
+        buf = mpe.EpisodeBuffer(capacity, 2, 2, 1, torch.device("cpu"))
+        buf.load_state_dict(filled(3, 5).state_dict())
+        assert buf.returns.tolist() == returns and buf.pos == pos and buf.x[:, 0, 0, 0].tolist() == returns
+
+
 # LLM stage
 def answer(function):
     return json.dumps({"understanding": "u", "analysis": "a", "function": function})
@@ -200,12 +222,82 @@ def test_smoke(backend, scenario, model, tmp_path, monkeypatch):
         assert logged["llm/factor_num"] == [8] and (run_dir / "evaluation_func.py").exists()
 
 
+def summary_of(run_dir):
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def checkpoint_of(run_dir):
+    return torch.load(run_dir / "ippo_lare_mpe.cleanrl_model", weights_only=False)
+
+
+def logged_steps(run_dir, tag):
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return [e.step for e in acc.Scalars(tag)]
+
+
+# 2 envs x 5 steps = 10 env steps per update; annealing off so that a run of 2 updates extended to 4 trains as a run of 4
+EXACT = ["--scenario", "spread_n6", "--reward-model", "rd", "--num-envs", "2", "--episode-length", "5", "--update-epochs",
+         "2", "--num-minibatches", "2", "--reward-gradient-steps", "2", "--reward-batch-episodes", "4", "--no-anneal-lr",
+         "--no-anneal-clip", "--eval-frequency", "2", "--eval-episodes", "2", "--save-model"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_resumed_run_continues_exactly(backend, tmp_path, monkeypatch):
+    # 4 updates straight vs 2 updates, checkpoint, resume to 4. The envs' random streams (mpe2: each env's np_random,
+    # not re-seeded on resume; VMAS: its own copy of VMAS's global random state), torch's, and the decoder schedule
+    # counted from update 1 (--reward-frequency 3: decoder trained at updates 1 and 4, also when resuming at 3).
+    common = ["--backend", backend, *EXACT, "--reward-frequency", "3"]
+    straight = run_script(monkeypatch, tmp_path / "a", *common, "--total-timesteps", "40")
+    stopped = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "20")
+    resumed = run_script(monkeypatch, tmp_path / "c", *common, "--total-timesteps", "40",
+                         "--resume", str(stopped / "ippo_lare_mpe.cleanrl_model"))
+    a, c = summary_of(straight), summary_of(resumed)
+    assert len(a["train_returns"]) == 4 and a["train_returns"] == c["train_returns"]
+    assert [s for s, _ in a["evals"]] == [20, 40] and a["evals"] == c["evals"]
+    assert logged_steps(straight, "losses/reward_loss") == [10, 40] and logged_steps(resumed, "losses/reward_loss") == [40]
+    ckpt_a, ckpt_c = checkpoint_of(straight), checkpoint_of(resumed)
+    for part in ("agent", "decoder", "value_norm"):
+        for name, value in ckpt_a[part].items():
+            assert torch.equal(value, ckpt_c[part][name]), (part, name)
+    assert torch.equal(ckpt_a["buffer"]["x"], ckpt_c["buffer"]["x"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_training_does_not_depend_on_the_evaluation_settings(backend, tmp_path, monkeypatch):
+    # VMAS keeps one random state for all its envs: the evaluation env must neither re-seed nor consume the training's.
+    common = ["--backend", backend, *EXACT, "--reward-frequency", "1", "--total-timesteps", "30"]
+    often = run_script(monkeypatch, tmp_path / "a", *common, "--eval-frequency", "1", "--eval-episodes", "3")
+    rarely = run_script(monkeypatch, tmp_path / "b", *common, "--eval-frequency", "3", "--eval-episodes", "2")
+    assert [s for s, _ in summary_of(often)["evals"]] == [10, 20, 30] and [s for s, _ in summary_of(rarely)["evals"]] == [30]
+    assert summary_of(often)["train_returns"] == summary_of(rarely)["train_returns"]
+    ckpt_a, ckpt_b = checkpoint_of(often), checkpoint_of(rarely)
+    for name, value in ckpt_a["agent"].items():
+        assert torch.equal(value, ckpt_b["agent"][name]), name
+
+
+def test_explained_variance_compares_values_and_returns_in_return_space(tmp_path, monkeypatch):
+    # At the first update the rollout (values included) and its returns are the same with and without value
+    # normalisation (the normaliser starts as the identity), so the logged explained variance must be too; comparing the
+    # rollout's values with targets normalised by the statistics updated on these returns breaks that.
+    common = ["--backend", "vmas", *EXACT, "--reward-model", "none", "--total-timesteps", "10"]
+    with_norm = read_scalars(run_script(monkeypatch, tmp_path / "a", *common, "--value-norm"))
+    without = read_scalars(run_script(monkeypatch, tmp_path / "b", *common, "--no-value-norm"))
+    assert with_norm["charts/episodic_return"] == without["charts/episodic_return"]
+    assert with_norm["losses/explained_variance"][0] == pytest.approx(without["losses/explained_variance"][0], abs=1e-6)
+
+
 def test_save_and_resume(tmp_path, monkeypatch):
     first = run_script(monkeypatch, tmp_path / "a", "--backend", "vmas", "--scenario", "tag_n6", "--save-model", *TINY)
     ckpt = torch.load(first / "ippo_lare_mpe.cleanrl_model", weights_only=False)
     assert ckpt["update"] == 2 and len(ckpt["buffer"]["returns"]) == 4 and ckpt["llm_factor_num"] == 8
+    # The same checkpoint as if written on a GPU (every tensor tagged cuda:0): it must resume on this machine too, also
+    # when it has no GPU (torch.load then needs map_location).
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        torch.save(ckpt, tmp_path / "gpu.cleanrl_model")
     more = [a if a != "20" else "40" for a in TINY]
     second = run_script(monkeypatch, tmp_path / "b", "--backend", "vmas", "--scenario", "tag_n6",
-                        "--resume", str(first / "ippo_lare_mpe.cleanrl_model"), *more)
+                        "--resume", str(tmp_path / "gpu.cleanrl_model"), *more)
     summary = json.loads((second / "summary.json").read_text())
     assert [s for s, _ in summary["evals"]] == [20, 40] and len(summary["train_returns"]) == 4
