@@ -2,8 +2,9 @@
 # Actor processes step NLE into shared-memory rollout buffers; the learner trains a recurrent policy with V-trace and
 # PPO clipping. An annotator thread asks an LLM whether game messages signal progress (FOO/BAR) and never blocks
 # training; the labels become an intrinsic reward r_int * N_ep(msg)^-beta through --reward-model retrieval (label
-# table), classification (a message classifier trained online on the labels) or none (extrinsic reward only).
-# Docs: README.md, section "ONI (NetHack, APPO)".
+# table), classification (a message classifier trained online on the labels), ranking (a reward model trained on
+# pairwise preferences) or none (extrinsic reward only). cached mode replays label tables in ONI's online rhythm.
+# Docs: README.md, section "ONI with APPO on NetHack".
 import json
 import multiprocessing as mp
 import os
@@ -14,7 +15,6 @@ import threading
 import time
 import warnings
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -97,9 +97,10 @@ class Args:
     vtrace_c: float = 1.0
     """V-trace truncation of the trace coefficients (c bar)"""
     reward_scale: float = 1.0
-    """scale of the combined reward"""
+    """scale of the environment reward, applied by the actors before the clip (as sample-factory does)"""
     reward_clip: float = 10.0
-    """the combined reward is clipped to [-reward_clip, reward_clip]"""
+    """the scaled environment reward is clipped to [-reward_clip, reward_clip] by the actors, before the learner
+    applies --extrinsic-reward-coeff (ONI's order); the intrinsic reward is not clipped"""
     hidden_size: int = 256
     """width of the LSTM core (ONI: a 512 GRU; 256 keeps CPU actors fast)"""
     crop_size: int = 9
@@ -122,9 +123,10 @@ class Args:
     classifier_batch_size: int = 256
     """minibatch of the message classifier"""
     classifier_steps: int = 32
-    """classifier gradient steps each time new labels arrive"""
+    """classifier gradient steps each time a batch of labels arrives (live: one LLM round; cached: every
+    --llm-batch-size labels that arrive)"""
     classifier_max_dataset: int = 25_000
-    """the classifier stops training once it has this many labels"""
+    """above this many labels the classifier no longer trains on arrival but one step per learner update (ONI)"""
     classification_threshold: float = 0.5
     """a message earns the intrinsic reward when P(helpful) exceeds this"""
     ranking_subsample: int = 10
@@ -145,17 +147,25 @@ class Args:
     llm_base_url: str | None = None
     """OpenAI-compatible endpoint for live/record (default: the OPENAI_BASE_URL variable or OpenAI)"""
     llm_batch_size: int = 100
-    """the annotator labels at most this many of the newest unlabelled messages per round"""
+    """the annotator labels at most this many of the newest unlabelled messages per round (cached: this many
+    arriving labels count as one round for the classifier's training schedule)"""
+    llm_max_pending: int = 10_000
+    """live/record: at most this many messages wait for the LLM; the oldest are dropped first (the annotator takes
+    the newest first, so they are the ones it would reach last)"""
     llm_concurrency: int = 8
     """parallel requests of the annotator"""
     llm_temperature: float = 0.1
     """sampling temperature of the annotation requests"""
     llm_timeout_s: float = 60.0
-    """per-request timeout; a failing endpoint leaves messages unlabelled and is retried later"""
+    """per-request timeout; a failing endpoint leaves messages unlabelled and is retried later (HTTP 401, 403 and 404
+    stop the run instead: retrying cannot fix a wrong key, model or URL)"""
     llm_retry_s: float = 10.0
     """pause of the annotator after a failed round"""
-    llm_label_files: tuple[str, ...] = ("llm_outputs/oni/reference_labels.json",)
-    """label tables read at start (all modes), relative to the repository root"""
+    llm_label_files: tuple[str, ...] | None = None
+    """label tables, relative to the repository root. cached: the tables answer in place of the LLM (a label arrives
+    when its message is first seen in play); live/record: labels known from the start, never sent to the LLM.
+    None: the shipped reference table in cached mode, none in live/record (so every message goes to the LLM);
+    replay a recorded run with --llm-label-files llm_outputs/oni/recorded_labels.json"""
     llm_record_file: str = "llm_outputs/oni/recorded_labels.json"
     """where --llm-mode record writes its labels (with recorded provenance)"""
     prompt_dir: str = "prompts/oni"
@@ -177,7 +187,7 @@ def extended_actions():
     return tuple(tasks.TASK_ACTIONS) + (C.CAST, C.QUAFF, C.PRAY, C.PICKUP, C.PAY)
 
 
-def make_env(task, seed, max_episode_steps=5000):
+def make_env(task, max_episode_steps=5000):
     """The four ONI tasks, built on nle's own classes with the extended action set (task actions + CAST, QUAFF, PRAY,
     PICKUP, PAY). Score: nle's score delta + time penalty. Oracle and StaircaseLvlN: +50 on success (standing next to the
     Oracle; reaching dungeon depth N, read from the bottom-line stats) plus nle's time penalty; success ends the episode."""
@@ -207,8 +217,25 @@ def make_env(task, seed, max_episode_steps=5000):
     else:
         env = StaircaseLvl(**kwargs)
         env.target_depth = 3 if "Lvl3" in task else 4
-    env.reset(seed=seed)
     return env
+
+
+def env_rngs(seed, worker, num_envs, start_version=0):
+    """One generator per env of an actor, from (run seed, worker, env index, policy version at start): distinct for
+    every env of every worker (a formula such as seed * 16 + i collides once a worker has more than 16 envs), and a
+    resumed run goes on with dungeons other than the ones its first part began with."""
+    return [np.random.default_rng([seed, worker, i, start_version]) for i in range(num_envs)]
+
+
+def seeded_reset(env, rng):
+    """Reset with NetHack's own RNGs seeded from `rng`. NLE's reset(seed=...) only seeds gymnasium's np_random, not
+    the game; env.seed(core, disp, reseed=False) sets the game's seeds for the next reset (reseed=False turns off
+    NetHack's anti-TAS reseeding, which would make the episode irreproducible). Drawing new seeds before every reset
+    gives each episode its own dungeon, all determined by --seed. (ONI does not seed NetHack: its wrapper makes
+    seed() a no-op.)"""
+    core, disp = (int(x) for x in rng.integers(0, 2**62, size=2))
+    env.seed(core, disp, reseed=False)
+    return env.reset()[0]
 
 
 def decode_message(raw) -> str:
@@ -228,7 +255,8 @@ MAX_GLYPH = 5976 + 1  # nethack.MAX_GLYPH, +1 for padding
 
 
 class MessageEncoder(nn.Module):
-    """Character-level CNN over the 256 message bytes (the paper's classifier encoder, scaled down for the policy)."""
+    """The policy's character-level CNN over the 256 message bytes (a small relative of the classifier's, with a
+    global max-pool)."""
 
     def __init__(self, out=64, emb=32, channels=64, kernels=(7, 3), first_stride=1):
         super().__init__()
@@ -285,26 +313,43 @@ class Agent(nn.Module):
         return self.actor(out).view(T, B, -1), self.critic(out).view(T, B), torch.stack([h, c])
 
 
-class MessageClassifier(nn.Module):
-    """ONI-Classification: char CNN (embedding 32; 64 channels, kernels 7,7,3,3,3,3 with max-pools) -> FC 128 ->
-    MLP [512, 512] with dropout 0.1 -> 2 logits (BAR, FOO)."""
+class ONIMessageCNN(nn.Module):
+    """The message encoder of ONI's classification reward model: byte embedding 32 (0 = padding), then 64-channel
+    convolutions without padding, k7 -> max-pool 3 -> k7 -> max-pool 3 -> k3, k3, k3, k3 -> max-pool 3, which leaves
+    5 positions of the 256 bytes; flattened (so the position of a phrase still counts) -> FC 128."""
 
     def __init__(self):
         super().__init__()
-        self.encoder = MessageEncoder(out=128, kernels=(7, 7, 3, 3, 3, 3))
-        self.head = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Dropout(0.1), nn.Linear(512, 512), nn.ReLU(),
-                                  nn.Dropout(0.1), nn.Linear(512, 2))
+        self.embed = nn.Embedding(256, 32, padding_idx=0)
+        self.convs = nn.Sequential(
+            nn.Conv1d(32, 64, 7), nn.ReLU(), nn.MaxPool1d(3, 3), nn.Conv1d(64, 64, 7), nn.ReLU(), nn.MaxPool1d(3, 3),
+            nn.Conv1d(64, 64, 3), nn.ReLU(), nn.Conv1d(64, 64, 3), nn.ReLU(), nn.Conv1d(64, 64, 3), nn.ReLU(),
+            nn.Conv1d(64, 64, 3), nn.ReLU(), nn.MaxPool1d(3, 3), nn.Flatten(), nn.Linear(5 * 64, 128), nn.ReLU())
+
+    def forward(self, msg):  # (N, 256) uint8/long
+        return self.convs(self.embed(msg.long()).transpose(1, 2))
+
+
+class MessageClassifier(nn.Module):
+    """ONI-Classification's reward model: ONIMessageCNN -> MLP [512, 512] -> dropout 0.1 -> 2 logits (BAR, FOO);
+    like ONI, one dropout layer after the hidden layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = ONIMessageCNN()
+        self.head = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.1),
+                                  nn.Linear(512, 2))
 
     def forward(self, msg):
         return self.head(self.encoder(msg))
 
 
 class PreferenceModel(nn.Module):
-    """ONI-Ranking's reward model, here over the message alone: the classifier's char CNN -> ReLU -> one scalar."""
+    """ONI-Ranking's reward model, here over the message alone: the classifier's message CNN -> one scalar."""
 
     def __init__(self):
         super().__init__()
-        self.encoder = MessageEncoder(out=128, kernels=(7, 7, 3, 3, 3, 3))
+        self.encoder = ONIMessageCNN()
         self.head = nn.Linear(128, 1)
 
     def forward(self, msg):
@@ -323,7 +368,7 @@ def vtrace(behaviour_logp, target_logp, rewards, values, bootstrap, discounts, r
     """V-trace targets vs and policy-gradient advantages (Espeholt et al. 2018), all inputs (T, B) except bootstrap (B).
     discounts[t] = gamma * (1 - terminal[t]); vs_t = V(x_t) + sum_s (prod_{i<s} c_i) gamma^.. rho_s delta_s."""
     with torch.no_grad():
-        rhos = torch.exp(target_logp - behaviour_logp)
+        rhos = torch.exp(target_logp - behaviour_logp).clamp(0.05, 20.0)  # as ONI's learner: extreme ratios are noise
         clipped_rhos = rhos.clamp(max=rho_bar)
         cs = rhos.clamp(max=c_bar)
         next_values = torch.cat([values[1:], bootstrap.unsqueeze(0)])
@@ -337,6 +382,16 @@ def vtrace(behaviour_logp, target_logp, rewards, values, bootstrap, discounts, r
         next_vs = torch.cat([vs[1:], bootstrap.unsqueeze(0)])
         pg_advantages = clipped_rhos * (rewards + discounts * next_vs - values)
     return vs, pg_advantages
+
+
+def oni_reward(ext_reward, r_int, timeout, final_value, ext_coeff, llm_coeff, gamma):
+    """The learner's reward and discount per step. ONI's reward ext_coeff * r_ext + llm_coeff * r_int, where r_ext
+    was already scaled and clipped by the actor (ONI clips the environment reward alone, before the coefficients).
+    A time-out ends the trace (discount 0) and adds gamma * V(final observation), which the actor computed with its
+    recurrent state, so the value target bootstraps from the observation the episode stopped in, not from the next
+    episode's first one. Discounts of true terminations are set by the caller."""
+    rewards = ext_coeff * ext_reward + llm_coeff * r_int + gamma * timeout * final_value
+    return rewards, gamma * (1.0 - timeout)
 
 
 def intrinsic_reward(labels, counts, beta):
@@ -365,34 +420,56 @@ def parse_label(text: str) -> int:
 
 
 # ---------------------------------------------------------------- the annotator (LLM feedback, never blocks training)
+FATAL_HTTP = (401, 403, 404)  # a wrong key, a forbidden model, a wrong URL or model name: no retry can fix these
+
+
 class Annotator:
-    """Labels unique messages. The learner calls `submit` with the messages it sees; a daemon thread takes the newest
-    not-yet-labelled ones in batches of `batch_size`, asks the LLM (live/record), and publishes labels in `labels`.
-    In cached mode it only reads the label files: unknown messages stay unlabelled. A failing endpoint logs a warning,
-    keeps the messages pending and retries after `retry_s`; it never raises into training."""
+    """Labels unique messages and never blocks training. The learner calls `submit` with the messages it sees.
+    live/record: a daemon thread takes the newest not-yet-labelled messages in rounds of up to `batch_size`, asks the
+    LLM with `concurrency` parallel requests and publishes the labels in `labels`; each round that comes back is one
+    batch for the classifier (ONI's LLM worker answers the newest llm_batch_size messages and returns them as one
+    dict). cached: the label files stand in for the LLM, answering at once: a label arrives when its message is first
+    seen in play, and every `batch_size` arrivals count as one batch; messages the files lack stay unlabelled and are
+    not queued. A failing endpoint logs a warning with the error, keeps the messages pending and retries after
+    `retry_s`; it never raises into training. HTTP 401/403/404 set `fatal_error` instead, for the learner to stop on."""
 
     def __init__(self, mode, label_files=(), record_file=None, model=None, base_url=None, batch_size=100,
-                 concurrency=8, temperature=0.1, timeout_s=60.0, retry_s=10.0, prompt_dir="prompts/oni"):
+                 concurrency=8, temperature=0.1, timeout_s=60.0, retry_s=10.0, prompt_dir="prompts/oni",
+                 max_pending=10_000):
         self.mode, self.batch_size, self.retry_s, self.temperature = mode, batch_size, retry_s, temperature
-        self.labels: dict[str, int] = {}
-        self.preferences: dict[tuple[str, str], float] = {}  # ranking: (m1, m2) -> P(m1 preferred)
-        self.provenance: dict[str, dict] = {}
+        self.concurrency, self.max_pending = concurrency, max_pending
+        self.table: dict[str, int] = {}  # the label files: message -> label
+        self.table_preferences: dict[tuple[str, str], float] = {}  # the files' recorded ranking answers
         for name in label_files:
             path = Path(name) if Path(name).is_absolute() else REPO_ROOT / name
             if path.is_file():
                 table = json.loads(path.read_text(encoding="utf-8"))
-                self.labels.update({m: int(v) for m, v in table["labels"].items()})
+                self.table.update({m: int(v) for m, v in table["labels"].items()})
+                self.table_preferences.update({tuple(e["pair"]): float(e["preference"])
+                                               for e in table.get("preferences", [])})
             else:
                 warnings.warn(f"ONI label file {path} does not exist; starting without its labels", stacklevel=2)
         self.record_file = None if record_file is None else (REPO_ROOT / record_file if not Path(record_file).is_absolute() else Path(record_file))
-        self.pending: dict[str, None] = {}  # insertion-ordered set: newest last
-        self.lock = threading.Lock()
+        self.labels: dict[str, int] = {}  # the labels this run has (cached: those that have arrived)
+        self.preferences: dict[tuple[str, str], float] = {}  # ranking: (m1, m2) -> P(m1 preferred)
+        self.provenance: dict = {}
+        self.pending: dict = {}  # live: insertion-ordered set of messages (or pairs) waiting for the LLM, newest last
+        self.in_flight: set = set()  # live: being asked right now; submit must not queue them again
+        self.lock, self.record_lock = threading.Lock(), threading.Lock()
         self.failures = self.requests = self.answered = 0
-        self.new_labels: list[tuple[str, int]] = []  # for the classifier
+        self.last_error: str | None = None
+        self.fatal_error: str | None = None
+        self.new_labels: list = []  # (message or pair, answer) that arrived since the reward model last took them
+        self.new_batches = 0  # batches completed since then
+        self.arrived_in_batch = 0  # cached: arrivals since the last complete batch
         self.stop_event = threading.Event()
-        self.client = None
-        self.thread = None
+        self.client = self.thread = None
         if mode != "cached":
+            # labels from files are known from the start (never sent to the LLM) and reach the classifier as one batch
+            self.labels.update(self.table)
+            self.preferences.update(self.table_preferences)
+            self.new_labels = [*self.table.items(), *self.table_preferences.items()]
+            self.new_batches = int(bool(self.new_labels))
             from llmcode import LLMClient, chat, render_prompt
 
             system = render_prompt(Path(prompt_dir) / "system.txt").strip()
@@ -401,42 +478,70 @@ class Annotator:
                                                                         message2=pair[1]))
             self.client = LLMClient(mode="live", model=model, base_url=base_url, temperature=temperature,
                                     timeout_s=timeout_s, max_attempts=2, backoff_base_s=min(0.5, retry_s))
-            self.pool = ThreadPoolExecutor(max_workers=concurrency)
             self.thread = threading.Thread(target=self._loop, daemon=True, name="oni-annotator")
             self.thread.start()
+
+    def _arrive(self, key, answer):  # with the lock held
+        (self.preferences if isinstance(key, tuple) else self.labels)[key] = answer
+        self.new_labels.append((key, answer))
+        if self.mode == "cached":
+            self.arrived_in_batch += 1
+            if self.arrived_in_batch >= self.batch_size:
+                self.new_batches += 1
+                self.arrived_in_batch = 0
+
+    def _queue(self, item):  # with the lock held; newest last, oldest dropped beyond max_pending
+        self.pending.pop(item, None)
+        self.pending[item] = None
+        while len(self.pending) > self.max_pending:
+            self.pending.pop(next(iter(self.pending)))
 
     def submit(self, messages):
         with self.lock:
             for m in messages:
-                if m and m not in self.labels:
-                    self.pending.pop(m, None)
-                    self.pending[m] = None  # move to the newest end
+                if not m or m in self.labels or m in self.in_flight:
+                    continue
+                if self.mode == "cached":  # the table answers at once; nothing waits (unknown messages: no label)
+                    if m in self.table:
+                        self._arrive(m, self.table[m])
+                    continue
+                self._queue(m)
 
-    def submit_pairs(self, pairs, max_pending=10_000):
-        """Ranking: queue message pairs for a preference. Cached mode answers from the label table at once (the higher
-        label wins, equal labels tie); pairs with an unlabelled message stay unanswered."""
+    def cached_preference(self, pair):
+        """cached ranking: a recorded answer for the pair (either order) if the files hold one, else from the labels
+        (the higher label wins, equal labels tie); None when a message has no label."""
+        if pair in self.table_preferences:
+            return self.table_preferences[pair]
+        if pair[::-1] in self.table_preferences:
+            return 1.0 - self.table_preferences[pair[::-1]]
+        a, b = self.table.get(pair[0]), self.table.get(pair[1])
+        if a is None or b is None:
+            return None
+        return 1.0 if a > b else 0.0 if a < b else 0.5
+
+    def submit_pairs(self, pairs):
+        """Ranking: ask for preferences over message pairs (cached: answered at once, or never)."""
         with self.lock:
             for pair in pairs:
-                if pair in self.preferences:
+                if pair in self.preferences or pair in self.in_flight:
                     continue
                 if self.mode == "cached":
-                    if pair[0] in self.labels and pair[1] in self.labels:
-                        a, b = self.labels[pair[0]], self.labels[pair[1]]
-                        self.preferences[pair] = 1.0 if a > b else 0.0 if a < b else 0.5
-                        self.new_labels.append((pair, self.preferences[pair]))
+                    answer = self.cached_preference(pair)
+                    if answer is not None:
+                        self._arrive(pair, answer)
                     continue
-                self.pending.pop(pair, None)
-                self.pending[pair] = None
-            while len(self.pending) > max_pending:
-                self.pending.pop(next(iter(self.pending)))
+                self._queue(pair)
 
     def pending_pairs(self):
-        return sum(isinstance(item, tuple) for item in list(self.pending))
+        with self.lock:
+            return sum(isinstance(item, tuple) for item in self.pending)
 
     def take_new_labels(self):
+        """The labels and preferences that arrived since the last call, and how many batches they completed."""
         with self.lock:
-            out, self.new_labels = self.new_labels, []
-        return out
+            out, batches = self.new_labels, self.new_batches
+            self.new_labels, self.new_batches = [], 0
+        return out, batches
 
     def _ask(self, item):
         if isinstance(item, tuple):
@@ -445,105 +550,153 @@ class Annotator:
         answer = self.client.ask(self._render(item), n=1, temperature=self.temperature)[0]
         return parse_label(answer.text), answer
 
+    def _safe_ask(self, item):
+        try:
+            return self._ask(item)
+        except Exception as error:  # unreachable or failing endpoint: degrade to "unlabelled"
+            self.last_error = f"{type(error).__name__}: {error}"
+            status = getattr(error.__cause__, "status_code", None)
+            if status in FATAL_HTTP:
+                self.fatal_error = (f"the LLM endpoint answered HTTP {status}; retrying cannot fix that (check "
+                                    f"--llm-base-url, --llm-model and OPENAI_API_KEY). {self.last_error}")
+            return None
+
+    def _take_batch(self):
+        """Up to batch_size of the newest pending items that are still unlabelled (a checkpoint or an earlier round
+        may have labelled them since they were queued), marked as in flight."""
+        with self.lock:
+            batch = []
+            while self.pending and len(batch) < self.batch_size:
+                item = self.pending.popitem()[0]  # a dict pops its newest entry
+                if item not in self.labels and item not in self.preferences:
+                    batch.append(item)
+            self.in_flight.update(batch)
+        return batch
+
+    def _ask_all(self, batch):
+        """Ask about every item with `concurrency` daemon threads. Daemons, because a request in flight must not keep
+        the process alive at exit (a ThreadPoolExecutor's workers are joined at exit, each up to the request timeout)."""
+        results, todo, todo_lock = [None] * len(batch), iter(range(len(batch))), threading.Lock()
+
+        def work():
+            while not self.stop_event.is_set() and self.fatal_error is None:
+                with todo_lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                results[i] = self._safe_ask(batch[i])
+
+        threads = [threading.Thread(target=work, daemon=True, name="oni-llm-request")
+                   for _ in range(min(self.concurrency, len(batch)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+
     def _loop(self):
-        while not self.stop_event.is_set():
-            with self.lock:
-                batch = list(self.pending)[-self.batch_size:][::-1]  # newest first
-                for m in batch:
-                    self.pending.pop(m)
+        while not self.stop_event.is_set() and self.fatal_error is None:
+            batch = self._take_batch()
             if not batch:
                 self.stop_event.wait(0.05)
                 continue
             self.requests += len(batch)
-            results = list(self.pool.map(self._safe_ask, batch))
+            results = self._ask_all(batch)
             failed = [m for m, r in zip(batch, results) if r is None]
             with self.lock:
-                for m, r in zip(batch, results):
-                    if r is not None:
-                        (self.preferences if isinstance(m, tuple) else self.labels)[m] = r[0]
-                        self.new_labels.append((m, r[0]))
-                        self.provenance[m] = {**r[1].provenance, "answer": r[1].text}
-                        self.answered += 1
-                for m in failed:  # back into the queue, behind newer messages
-                    if m not in self.pending:
-                        self.pending = {m: None, **self.pending}
+                answered = [(m, r) for m, r in zip(batch, results) if r is not None]
+                for m, (value, answer) in answered:
+                    self._arrive(m, value)
+                    self.provenance[m] = {**answer.provenance, "answer": answer.text}
+                self.answered += len(answered)
+                self.new_batches += int(bool(answered))  # one LLM round that came back = one batch (ONI)
+                self.in_flight.difference_update(batch)
+                # back into the queue, behind newer messages
+                self.pending = {**dict.fromkeys(m for m in failed if m not in self.pending), **self.pending}
+                while len(self.pending) > self.max_pending:
+                    self.pending.pop(next(iter(self.pending)))
+            if self.stop_event.is_set():
+                return
+            if self.fatal_error is not None:
+                warnings.warn(f"ONI annotator stopped: {self.fatal_error}", stacklevel=1)
+                return
             if failed:
                 self.failures += len(failed)
-                warnings.warn(f"ONI annotator: {len(failed)} of {len(batch)} LLM requests failed; the messages stay "
-                              f"unlabelled and are retried in {self.retry_s:.0f} s", stacklevel=1)
+                warnings.warn(f"ONI annotator: {len(failed)} of {len(batch)} LLM requests failed, last error: "
+                              f"{self.last_error}; the messages stay unlabelled and are retried in {self.retry_s:.0f} s",
+                              stacklevel=1)
                 self.stop_event.wait(self.retry_s)
             elif self.mode == "record":
                 self.write_record()
 
-    def _safe_ask(self, message):
-        try:
-            return self._ask(message)
-        except Exception as error:  # unreachable or failing endpoint: degrade to "unlabelled"
-            self.last_error = f"{type(error).__name__}: {error}"
-            return None
-
     def write_record(self):
         if self.record_file is None or not self.provenance:
             return
-        with self.lock:
-            entries = {m: {"label": self.labels[m], "provenance": p} for m, p in self.provenance.items() if isinstance(m, str)}
-            prefs = [{"pair": list(m), "preference": self.preferences[m], "provenance": p}
-                     for m, p in self.provenance.items() if isinstance(m, tuple)]
-        old, old_prefs = {}, []
-        if self.record_file.is_file():
-            saved = json.loads(self.record_file.read_text(encoding="utf-8"))
-            old, old_prefs = saved.get("entries", {}), saved.get("preferences", [])
-        old.update(entries)
-        seen = {tuple(p["pair"]) for p in prefs}
-        prefs += [p for p in old_prefs if tuple(p["pair"]) not in seen]
-        out = {"label_format": "1 = FOO (helpful), 0 = BAR; preference = P(first message preferred)", "entries": old,
-               "labels": {m: e["label"] for m, e in old.items()}, "preferences": prefs}
-        self.record_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.record_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(self.record_file)
+        with self.record_lock:  # the annotator thread and close() may both write
+            with self.lock:
+                entries = {m: {"label": self.labels[m], "provenance": p} for m, p in self.provenance.items()
+                           if isinstance(m, str)}
+                prefs = [{"pair": list(m), "preference": self.preferences[m], "provenance": p}
+                         for m, p in self.provenance.items() if isinstance(m, tuple)]
+            old, old_prefs = {}, []
+            if self.record_file.is_file():
+                saved = json.loads(self.record_file.read_text(encoding="utf-8"))
+                old, old_prefs = saved.get("entries", {}), saved.get("preferences", [])
+            old.update(entries)
+            seen = {tuple(p["pair"]) for p in prefs}
+            prefs += [p for p in old_prefs if tuple(p["pair"]) not in seen]
+            out = {"label_format": "1 = FOO (helpful), 0 = BAR; preference = P(first message preferred)",
+                   "entries": old, "labels": {m: e["label"] for m, e in old.items()}, "preferences": prefs}
+            self.record_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.record_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            tmp.replace(self.record_file)
 
-    def close(self):
+    def close(self, wait_s=2.0):
+        """Stop asking. Requests in flight are given `wait_s`, not waited for (their threads are daemons, so they
+        cannot hold the process at exit either); in record mode, what was answered is written."""
         self.stop_event.set()
         if self.thread is not None:
-            self.thread.join(timeout=5)
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.thread.join(timeout=wait_s)
             if self.mode == "record":
                 self.write_record()
 
     def state_dict(self):
         with self.lock:
-            return {"labels": dict(self.labels), "preferences": dict(self.preferences), "pending": list(self.pending)}
+            return {"labels": dict(self.labels), "preferences": dict(self.preferences), "pending": list(self.pending),
+                    "arrived_in_batch": self.arrived_in_batch}
 
     def load_state_dict(self, state):
         with self.lock:
             self.labels.update(state["labels"])
             self.preferences.update(state.get("preferences", {}))
-            for m in state["pending"]:
-                if m not in self.labels and m not in self.preferences:
-                    self.pending[m] = None
+            self.arrived_in_batch = state.get("arrived_in_batch", 0)
+            if self.mode != "cached":  # cached mode never queues (older checkpoints may hold a long list)
+                for m in state["pending"]:
+                    if m not in self.labels and m not in self.preferences:
+                        self._queue(m)
 
 
 class RewardModel:
     """Message -> intrinsic label. retrieval: the LLM's table (unlabelled = 0). classification: a classifier trained on
-    the table, reward 1 when P(helpful) > threshold. ranking: a scalar reward model trained on pairwise preferences,
-    normalised by running mean/std and set to 0 below `ranking_threshold`. Model outputs are memoised per message
-    until the model trains again."""
+    the labels that have arrived, reward 1 when P(helpful) > threshold. ranking: a scalar reward model trained on
+    pairwise preferences, normalised by running mean/std and set to 0 below `ranking_threshold`. Model outputs are
+    memoised per message until the model trains again."""
 
     def __init__(self, kind, annotator, args, device):
         self.kind, self.annotator, self.args, self.device = kind, annotator, args, device
         self.memo: dict[str, float] = {}
-        self.dataset: dict = {}  # message -> label (classification) or (m1, m2) -> preference (ranking)
-        self.loss = float("nan")
-        self.new_since_training = 0
+        self.dataset: dict = {}  # message -> label (classification) or (m1, m2) -> preference (ranking), in arrival order
+        self.encoded: list = []  # the dataset's keys as bytes, in the same order
+        self.tensors = None  # (encoded, labels) as tensors on the device, for the dataset's current size
+        self.loss, self.accuracy = float("nan"), float("nan")
+        self.rounds = self.steps = 0  # training rounds and gradient steps so far
         self.pool: deque = deque(maxlen=10_000)  # ranking: recent unique messages that pairs are drawn from
         self.pool_set: set = set()
         self.mean, self.var, self.count = 0.0, 1.0, 1e-4  # ranking: running reward statistics
         if kind in ("classification", "ranking"):
             self.model = (MessageClassifier() if kind == "classification" else PreferenceModel()).to(device)
             self.optimizer = optim.Adam(self.model.parameters(), lr=args.classifier_lr)
-        if kind == "classification":
-            self.dataset.update(annotator.labels)
 
     def _scores(self, texts):
         self.model.eval()
@@ -589,34 +742,48 @@ class RewardModel:
             picks = [random.sample(range(len(self.pool)), 2) for _ in range(self.args.ranking_pairs)]
             self.annotator.submit_pairs([(self.pool[i], self.pool[j]) for i, j in picks])
 
+    def _encode(self, key):
+        return encode_message(key) if isinstance(key, str) else np.stack([encode_message(key[0]), encode_message(key[1])])
+
     def update(self):
-        """Train for `classifier_steps` once `llm_batch_size` new labels/preferences have arrived (ONI trains when a
-        batch of LLM answers comes back), and only while the dataset is below `classifier_max_dataset`. The first call
-        trains on the labels read from the label files."""
-        new = self.annotator.take_new_labels()
+        """ONI's schedule (its learner.py): each time a batch of labels arrives, `classifier_steps` (32) gradient steps
+        on the whole dataset while it holds at most `classifier_max_dataset` (25,000) labels; beyond that, one step per
+        learner update instead. New labels join the dataset; a message already in it keeps its first label."""
+        new, batches = self.annotator.take_new_labels()
         if self.kind not in ("classification", "ranking"):
             return
         wanted = tuple if self.kind == "ranking" else str
-        new = [(k, v) for k, v in new if isinstance(k, wanted)]
-        self.dataset.update(new)
-        self.new_since_training += len(new)
-        trained = self.loss == self.loss
-        if not self.dataset or (trained and self.new_since_training < self.args.llm_batch_size):
+        for key, value in new:
+            if isinstance(key, wanted) and key not in self.dataset:
+                self.dataset[key] = value
+                self.encoded.append(self._encode(key))
+        if not self.dataset:
             return
-        if trained and len(self.dataset) > self.args.classifier_max_dataset:
-            return
-        self.new_since_training = 0
-        keys = list(self.dataset)
-        y_all = torch.as_tensor([self.dataset[k] for k in keys], device=self.device)
-        if self.kind == "classification":
-            x_all = torch.as_tensor(np.stack([encode_message(m) for m in keys]), device=self.device)
-        else:
-            x_all = torch.as_tensor(np.stack([[encode_message(a), encode_message(b)] for a, b in keys]), device=self.device)
+        if len(self.dataset) > self.args.classifier_max_dataset:
+            self.train(1)
+        elif batches:
+            self.train(self.args.classifier_steps)
+
+    def train(self, steps):
+        """`steps` minibatches drawn as ONI's shuffled DataLoader draws them: a fresh permutation of the whole dataset,
+        taken in order, reshuffled when used up. Plain cross-entropy (classification) as ONI: no class weights."""
+        n, bs = len(self.dataset), self.args.classifier_batch_size
+        if self.tensors is None or len(self.tensors[0]) != n:  # the dataset only grows: rebuild when it has
+            self.tensors = (torch.as_tensor(np.stack(self.encoded), device=self.device),
+                            torch.as_tensor(list(self.dataset.values()), device=self.device))
+        x_all, y_all = self.tensors
         self.model.train()
-        for _ in range(self.args.classifier_steps):
-            idx = torch.randint(len(keys), (min(self.args.classifier_batch_size, len(keys)),), device=self.device)
+        order, pos, correct, seen = torch.randperm(n, device=self.device), 0, 0, 0
+        for _ in range(steps):
+            if pos >= n:
+                order, pos = torch.randperm(n, device=self.device), 0
+            idx = order[pos: pos + bs]
+            pos += bs
             if self.kind == "classification":
-                loss = F.cross_entropy(self.model(x_all[idx]), y_all[idx])
+                logits = self.model(x_all[idx])
+                loss = F.cross_entropy(logits, y_all[idx])
+                correct += (logits.argmax(1) == y_all[idx]).sum().item()
+                seen += len(idx)
             else:  # soft-label cross-entropy over the pair (ties: 0.5 each)
                 r = self.model(x_all[idx].flatten(0, 1)).view(-1, 2)
                 target = torch.stack([y_all[idx], 1 - y_all[idx]], dim=1).float()
@@ -627,37 +794,65 @@ class RewardModel:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.args.ranking_grad_clip)
             self.optimizer.step()
         self.loss = loss.item()
+        self.accuracy = correct / seen if seen else float("nan")
+        self.rounds += 1
+        self.steps += steps
         self.memo.clear()
+
+    def recall_precision(self, table):
+        """Classification: recall and precision of 'helpful' (P(FOO) > threshold) against a label table, or None when
+        the table has no FOO label. Says whether the classifier learned the labels at all (a collapsed one answers
+        BAR for everything: recall 0)."""
+        foo = [m for m, v in table.items() if v == 1]
+        if self.kind != "classification" or not foo:
+            return None, None
+        predicted = dict(zip(table, self.labels_for(list(table))))
+        hits = sum(predicted[m] for m in foo)
+        return hits / len(foo), (hits / sum(predicted.values()) if sum(predicted.values()) else 0.0)
 
     def state_dict(self):
         if self.kind not in ("classification", "ranking"):
             return {}
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "dataset": dict(self.dataset),
-                "loss": self.loss, "stats": (self.mean, self.var, self.count), "pool": list(self.pool)}
+                "loss": self.loss, "stats": (self.mean, self.var, self.count), "pool": list(self.pool),
+                "rounds": self.rounds, "steps": self.steps}
 
     def load_state_dict(self, state):
         if self.kind in ("classification", "ranking") and state:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-            self.dataset.update(state["dataset"])
+            for key, value in state["dataset"].items():
+                if key not in self.dataset:
+                    self.dataset[key] = value
+                    self.encoded.append(self._encode(key))
             self.loss = state["loss"]
             self.mean, self.var, self.count = state["stats"]
             self.pool.extend(state["pool"])
             self.pool_set.update(state["pool"])
+            self.rounds, self.steps = state.get("rounds", 0), state.get("steps", 0)
 
 
 # ---------------------------------------------------------------- actors (one process each, shared-memory buffers)
 def make_buffers(num_buffers, T, E, crop, hidden):
     """Rollout slots in shared memory. Observations have T+1 steps (the last one bootstraps); `next_msg` is the message
-    that step t's action produced (kept before an automatic reset) and `msg_count` its within-episode count."""
+    that step t's action produced (kept before an automatic reset) and `msg_count` its within-episode count; `reward`
+    is the scaled and clipped environment reward; `timeout` marks a step that hit the time limit and `final_value` the
+    acting model's value of the observation it ended in."""
     specs = {
         "crop": ((T + 1, E, crop, crop), torch.int16), "blstats": ((T + 1, E, 27), torch.float32),
         "msg": ((T + 1, E, MSG_LEN), torch.uint8), "done": ((T + 1, E), torch.float32),
         "action": ((T, E), torch.int64), "logp": ((T, E), torch.float32), "value": ((T, E), torch.float32),
         "reward": ((T, E), torch.float32), "terminal": ((T, E), torch.float32), "next_msg": ((T, E, MSG_LEN), torch.uint8),
-        "msg_count": ((T, E), torch.float32), "state": ((2, E, hidden), torch.float32), "version": ((), torch.int64),
+        "msg_count": ((T, E), torch.float32), "timeout": ((T, E), torch.float32), "final_value": ((T, E), torch.float32),
+        "state": ((2, E, hidden), torch.float32), "version": ((), torch.int64),
     }
     return {k: torch.zeros((num_buffers, *shape), dtype=dtype).share_memory_() for k, (shape, dtype) in specs.items()}
+
+
+def obs_tensors(obs, crop_size):
+    """An NLE observation as the policy's inputs: glyph crop (int16), bottom-line stats, message bytes."""
+    return (torch.from_numpy(glyph_crop(obs["glyphs"], obs["blstats"], crop_size).astype(np.int16)),
+            torch.from_numpy(obs["blstats"].astype(np.float32)), torch.from_numpy(obs["message"]))
 
 
 def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_lock, free_q, full_q, stats_q, stop):
@@ -667,14 +862,13 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
     np.random.seed(seed)
     torch.manual_seed(seed)
     E, T = args.envs_per_worker, args.rollout
-    envs = [make_env(args.task, seed * 16 + i, args.max_episode_steps) for i in range(E)]
+    envs = [make_env(args.task, args.max_episode_steps) for _ in range(E)]
+    rngs = env_rngs(args.seed, worker, E, version.value)  # NetHack's seeds for every episode of every env
     model = Agent(n_actions, args.hidden_size, args.crop_size)
     local_version = -1
 
     def observe(i, obs):
-        cur_crop[i] = torch.from_numpy(glyph_crop(obs["glyphs"], obs["blstats"], args.crop_size).astype(np.int16))
-        cur_bl[i] = torch.from_numpy(obs["blstats"].astype(np.float32))
-        cur_msg[i] = torch.from_numpy(obs["message"])
+        cur_crop[i], cur_bl[i], cur_msg[i] = obs_tensors(obs, args.crop_size)
 
     cur_crop = torch.zeros(E, args.crop_size, args.crop_size, dtype=torch.int16)
     cur_bl, cur_msg = torch.zeros(E, 27), torch.zeros(E, MSG_LEN, dtype=torch.uint8)
@@ -683,7 +877,7 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
     ep_ret, ep_len = np.zeros(E), np.zeros(E, dtype=np.int64)
     ep_depth = np.ones(E, dtype=np.int64)  # deepest dungeon level of the episode (a dead hero's last blstats are zeros)
     for i, env in enumerate(envs):
-        observe(i, env.reset(seed=seed * 16 + i)[0])
+        observe(i, seeded_reset(env, rngs[i]))
     state = model.initial_state(E)
     try:
         while not stop.is_set():
@@ -698,6 +892,8 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
             buf = {k: v[idx] for k, v in buffers.items()}
             buf["state"].copy_(state)
             buf["version"].fill_(local_version)
+            buf["timeout"].zero_()
+            buf["final_value"].zero_()
             with torch.no_grad():
                 for t in range(T):
                     buf["crop"][t], buf["blstats"][t], buf["msg"][t], buf["done"][t] = cur_crop, cur_bl, cur_msg, cur_done
@@ -711,20 +907,29 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
                         count = 0
                         if text:
                             count = msg_counts[i][text] = msg_counts[i].get(text, 0) + 1
-                        # NLE reports a time-out as terminated *and* truncated: only a real ending stops the bootstrap
-                        buf["reward"][t, i], buf["terminal"][t, i] = r, float(term and not trunc)
+                        # NLE reports a time-out as terminated *and* truncated with end_status ABORTED; a hero who
+                        # dies on the last step is truncated too but ABORTED is not its status: that one is terminal
+                        timeout = bool(trunc) and info.get("end_status") == env.StepStatus.ABORTED
+                        # ONI's actors scale and clip the environment reward alone; the coefficients come later
+                        buf["reward"][t, i] = float(np.clip(r * args.reward_scale, -args.reward_clip, args.reward_clip))
+                        buf["terminal"][t, i] = float((term or trunc) and not timeout)
                         buf["next_msg"][t, i] = torch.from_numpy(obs["message"])
                         buf["msg_count"][t, i] = count
+                        if timeout:  # bootstrap from the final observation, with this env's recurrent state
+                            crop, bl, msg = obs_tensors(obs, args.crop_size)
+                            _, final_value, _ = model(crop[None, None], bl[None, None], msg[None, None],
+                                                      state[:, i: i + 1], torch.zeros(1, 1))
+                            buf["timeout"][t, i], buf["final_value"][t, i] = 1.0, final_value.item()
                         ep_ret[i] += r
                         ep_len[i] += 1
                         ep_depth[i] = max(ep_depth[i], int(obs["blstats"][BL_DEPTH]))
                         if term or trunc:
                             stats_q.put({"return": float(ep_ret[i]), "length": int(ep_len[i]),
                                          "depth": int(ep_depth[i]), "success": float(
-                                             info.get("end_status") == 2), "truncated": bool(trunc)})
+                                             info.get("end_status") == 2), "truncated": timeout})
                             ep_ret[i], ep_len[i], ep_depth[i] = 0.0, 0, 1
                             msg_counts[i].clear()
-                            obs, _ = env.reset()
+                            obs = seeded_reset(env, rngs[i])
                         cur_done[i] = float(term or trunc)
                         observe(i, obs)
                 t = T
@@ -738,25 +943,29 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
 
 
 # ---------------------------------------------------------------- learner
-def learner_update(agent, optimizer, batch, rewards, args):
-    """One APPO step: recompute the policy over the rollouts from their stored LSTM state, V-trace targets with the
-    truncated importance weights, PPO-clipped policy loss on the V-trace advantages, clipped value loss, entropy."""
+def learner_update(agent, optimizer, batch, rewards, discounts, args):
+    """One APPO step as ONI's learner does it: recompute the policy over the rollouts from their stored LSTM state;
+    V-trace targets and advantages with importance ratios clamped to [0.05, 20] and truncated at rho/c bar;
+    advantages normalised over the batch (one minibatch: ONI's batch 1024, 1 epoch) with a floor of 1e-3 on the std;
+    PPO clip of the ratio to [1/(1+eps), 1+eps]; value loss vf_coef * max(unclipped, clipped squared error) (no 1/2);
+    entropy bonus."""
     logits, values, _ = agent(batch["crop"], batch["blstats"], batch["msg"], batch["state"], batch["done"])
     T = args.rollout
     logp_all = F.log_softmax(logits, dim=-1)
     target_logp = logp_all[:T].gather(2, batch["action"].unsqueeze(2)).squeeze(2)
-    # Episodes that ended by time-out (not terminal) still bootstrap: discount 0 only on true terminations. The value
-    # after a time-out is the reset observation's (a 5000-step limit makes this bias small; sample-factory does the same).
-    discounts = args.gamma * (1.0 - batch["terminal"])
+    # true terminations cut the bootstrap; time-outs were cut by oni_reward, which added gamma * V(final obs) instead
+    discounts = discounts * (1.0 - batch["terminal"])
     vs, adv = vtrace(batch["logp"], target_logp, rewards, values[:T].detach(), values[T].detach(), discounts,
                      args.vtrace_rho, args.vtrace_c)
-    ratio = torch.exp(target_logp - batch["logp"])
-    pg_loss = -torch.min(ratio * adv, ratio.clamp(1 - args.clip_ratio, 1 + args.clip_ratio) * adv).mean()
+    adv = (adv - adv.mean()) / max(1e-3, adv.std().item())
+    ratio = torch.exp(target_logp - batch["logp"]).clamp(0.05, 20.0)
+    high = 1.0 + args.clip_ratio
+    pg_loss = -torch.min(ratio * adv, ratio.clamp(1.0 / high, high) * adv).mean()
     v = values[:T]
     v_clipped = batch["value"] + (v - batch["value"]).clamp(-args.value_clip, args.value_clip)
-    v_loss = 0.5 * torch.max((v - vs) ** 2, (v_clipped - vs) ** 2).mean()
+    v_loss = args.vf_coef * torch.max((v - vs) ** 2, (v_clipped - vs) ** 2).mean()
     entropy = -(logp_all[:T].exp() * logp_all[:T]).sum(-1).mean()
-    loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy
+    loss = pg_loss + v_loss - args.ent_coef * entropy
     optimizer.zero_grad()
     loss.backward()
     grad_norm = nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
@@ -767,6 +976,16 @@ def learner_update(agent, optimizer, batch, rewards, args):
     return {"losses/policy_loss": pg_loss.item(), "losses/value_loss": v_loss.item(), "losses/entropy": entropy.item(),
             "losses/approx_kl": approx_kl.item(), "losses/clipfrac": clipfrac.item(), "losses/grad_norm": float(grad_norm),
             "losses/vtrace_target_mean": vs.mean().item()}
+
+
+def label_files(args: Args):
+    """The label tables a run reads: --llm-label-files if given; otherwise the shipped reference table in cached mode
+    and none in live/record mode, where a preloaded label would keep its message from ever reaching the LLM."""
+    if args.reward_model == "none":
+        return ()
+    if args.llm_label_files is not None:
+        return tuple(args.llm_label_files)
+    return ("llm_outputs/oni/reference_labels.json",) if args.llm_mode == "cached" else ()
 
 
 def main(args: Args):
@@ -803,11 +1022,10 @@ def main(args: Args):
     n_actions = len(extended_actions())
     agent = Agent(n_actions, args.hidden_size, args.crop_size).to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=args.adam_eps, betas=(0.9, 0.999))
-    annotator = Annotator("cached" if args.reward_model == "none" else args.llm_mode,
-                          () if args.reward_model == "none" else args.llm_label_files,
+    annotator = Annotator("cached" if args.reward_model == "none" else args.llm_mode, label_files(args),
                           args.llm_record_file if args.llm_mode == "record" else None, args.llm_model, args.llm_base_url,
                           args.llm_batch_size, args.llm_concurrency, args.llm_temperature, args.llm_timeout_s,
-                          args.llm_retry_s, args.prompt_dir)
+                          args.llm_retry_s, args.prompt_dir, args.llm_max_pending)
     reward_model = RewardModel(args.reward_model, annotator, args, device) if args.reward_model != "none" else None
     global_step, version_start, episodes = 0, 0, 0
     if args.resume:
@@ -854,6 +1072,7 @@ def main(args: Args):
         os.replace(tmp, path)  # atomic: an interrupted save leaves the previous checkpoint intact
         return path
 
+    error = None
     try:
         while global_step < args.total_timesteps:
             # 1. gather a batch of filled slots (time out to notice dead actors)
@@ -878,7 +1097,7 @@ def main(args: Args):
             policy_lag = (learner_version - batch["version"]).float()
             batch = {k: v.to(device) for k, v in batch.items()}
 
-            # 2. ONI reward: r = ext_coeff * r_ext + llm_coeff * label(msg) * N_ep(msg)^-beta
+            # 2. ONI reward: r = ext_coeff * r_ext + llm_coeff * label(msg) * N_ep(msg)^-beta (+ gamma * V at time-outs)
             r_int = torch.zeros_like(batch["reward"])
             if reward_model is not None:
                 raw = batch["next_msg"].cpu().numpy().reshape(-1, MSG_LEN)
@@ -889,17 +1108,19 @@ def main(args: Args):
                     annotator.submit(dict.fromkeys(t for t in texts if t))
                 labels = torch.tensor(reward_model.labels_for(texts), dtype=torch.float32, device=device)
                 r_int = intrinsic_reward(labels.view_as(r_int), batch["msg_count"], args.beta_count_exponent)
-            rewards = (ext_coeff * batch["reward"] + llm_coeff * r_int) * args.reward_scale
-            rewards = rewards.clamp(-args.reward_clip, args.reward_clip)
+            rewards, discounts = oni_reward(batch["reward"], r_int, batch["timeout"], batch["final_value"], ext_coeff,
+                                            llm_coeff, args.gamma)
 
             # 3. learn, then publish the weights to the actors
-            metrics = learner_update(agent, optimizer, batch, rewards, args)
+            metrics = learner_update(agent, optimizer, batch, rewards, discounts, args)
             learner_version += 1
             with weights_lock:
                 shared_model.load_state_dict({k: v.cpu() for k, v in agent.state_dict().items()})
                 version.value = learner_version
             if reward_model is not None:
                 reward_model.update()
+            if annotator.fatal_error is not None:
+                raise RuntimeError(f"ONI annotator: {annotator.fatal_error}")
             global_step += args.batch_size
             pbar.update(args.batch_size)
 
@@ -938,12 +1159,18 @@ def main(args: Args):
             writer.add_scalar("llm/failures", annotator.failures, global_step)
             if reward_model is not None and args.reward_model in ("classification", "ranking"):
                 writer.add_scalar(f"losses/{args.reward_model}_model_loss", reward_model.loss, global_step)
+                writer.add_scalar("llm/reward_model_dataset", len(reward_model.dataset), global_step)
+                writer.add_scalar("llm/reward_model_updates", reward_model.rounds, global_step)
                 writer.add_scalar("llm/preferences", len(annotator.preferences), global_step)
+            if reward_model is not None and args.reward_model == "classification":
+                writer.add_scalar("llm/classifier_train_accuracy", reward_model.accuracy, global_step)
             pbar.set_postfix(sps=sps, ret=f"{np.mean(returns_window):.1f}" if returns_window else "-",
                              labels=len(annotator.labels), lag=f"{policy_lag.mean().item():.1f}")
             if args.save_model and global_step >= next_ckpt:
                 save_checkpoint()
                 next_ckpt += args.checkpoint_frequency
+    except BaseException as exc:  # Ctrl-C, a dead actor, a fatal LLM error: keep what was learned, then re-raise
+        error = exc
     finally:
         stop.set()
         for p in actors:
@@ -956,6 +1183,10 @@ def main(args: Args):
     elapsed = time.time() - start_time
     if args.save_model:
         print(f"checkpoint written to {save_checkpoint()}")
+    # classification: how well the classifier reproduces the labels it trained on, and the whole table (cached mode:
+    # also the messages the run never saw, which is where the classifier generalises or not)
+    seen_quality = reward_model.recall_precision(annotator.labels) if reward_model else (None, None)
+    table_quality = reward_model.recall_precision(annotator.table) if reward_model else (None, None)
     result = {
         "task": args.task, "reward_model": args.reward_model, "seed": args.seed, "global_step": global_step,
         "extrinsic_reward_coeff": ext_coeff, "llm_reward_coeff": llm_coeff, "episodes": episodes,
@@ -966,14 +1197,25 @@ def main(args: Args):
         "policy_versions": learner_version, "labels": len(annotator.labels), "labels_helpful": sum(annotator.labels.values()),
         "preferences": len(annotator.preferences),
         "llm_requests": annotator.requests, "llm_failures": annotator.failures, "llm_mode": args.llm_mode,
+        "llm_last_error": annotator.last_error, "label_files": list(label_files(args)),
+        "reward_model_dataset": len(reward_model.dataset) if reward_model else 0,
+        "reward_model_updates": reward_model.rounds if reward_model else 0,
+        "classifier_recall_labels": seen_quality[0], "classifier_precision_labels": seen_quality[1],
+        "classifier_recall_table": table_quality[0], "classifier_precision_table": table_quality[1],
         "wall_time_s": elapsed, "episodic_returns": summary["episodic_returns"], "history": summary["history"],
+        "interrupted": error is not None, "error": None if error is None else f"{type(error).__name__}: {error}",
     }
-    (run_dir / "summary.json").write_text(json.dumps(result, indent=1) + "\n")
+    # An interrupted run writes interrupted_summary.json, not summary.json: the benchmark sweep counts a run folder
+    # with a summary.json as finished and would never redo it.
+    name = "summary.json" if error is None else "interrupted_summary.json"
+    (run_dir / name).write_text(json.dumps(result, indent=1) + "\n")
     writer.close()
     if args.track:
         import wandb
 
         wandb.finish()
+    if error is not None:
+        raise error
     return result
 
 

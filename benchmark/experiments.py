@@ -111,11 +111,13 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         budget_notes={
             "cpu": "150k env steps per run (0.0075% of the paper's 2B), 2 actor processes x 8 envs, LSTM 256, labels "
-                   "replayed from the shipped reference label table (keyword rules, not an LLM)",
+                   "replayed from the shipped reference label table (keyword rules, not an LLM), each arriving when "
+                   "its message is first seen in play",
             "paper": "2B env steps; the paper ran many more actors (sample-factory) and labelled with a live LLM",
         },
         aggregate_scale="minmax", metric="mean_return_last100", metric_label="mean episodic return over the last 100 episodes",
-        extra_metrics=("success_rate_last100", "max_depth_last100", "episodes", "labels", "sps"),
+        extra_metrics=("success_rate_last100", "max_depth_last100", "episodes", "labels", "classifier_recall_table",
+                       "sps"),
         curves=(("episodic_return", "episodic return (running mean of 100 episodes)"),
                 ("max_depth", "deepest level (running mean of 100 episodes)")),
     ),
