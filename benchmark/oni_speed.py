@@ -30,7 +30,8 @@ def nle_random_sps(seconds=5.0):
     import numpy as np
 
     oni = runpy.run_path(str(SCRIPT), run_name="oni_speed")
-    env = oni["make_env"]("NetHackScoreExtendedActions-v1", 0)
+    env = oni["make_env"]("NetHackScoreExtendedActions-v1")
+    env.reset()
     rng = np.random.default_rng(0)
     n_actions = len(oni["extended_actions"]())
     steps, start = 0, time.time()
