@@ -219,12 +219,14 @@ def test_checkpoint_resumes(monkeypatch, tmp_path, oni):
 
 
 def test_live_run_survives_outage(monkeypatch, tmp_path, fake_llm):
-    fake_llm.set_handler(lambda request, i: Reply(status=500) if i < 20 else Reply(answers=["<label>FOO</label>"]))
+    # the outage is the first message's two attempts (one request per round: --llm-batch-size 1), so labels resume
+    # about 0.1 s after it; a longer outage could outlast a tiny run on a fast machine, and then no label arrives
+    fake_llm.set_handler(lambda request, i: Reply(status=500) if i < 2 else Reply(answers=["<label>FOO</label>"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _, summary = run_script(monkeypatch, tmp_path, *tiny(total_timesteps=640), "--reward-model", "retrieval", "--llm-mode", "live", "--llm-base-url",
                                 fake_llm.base_url, "--llm-model", "fake-model", "--llm-label-files",
-                                "--llm-retry-s", "0.1", "--llm-timeout-s", "2")
+                                "--llm-retry-s", "0.05", "--llm-timeout-s", "2")
     assert summary["global_step"] == 640
     assert summary["llm_failures"] >= 1  # the outage was seen and survived
     assert "500" in summary["llm_last_error"]  # and what it was is in the summary
