@@ -133,7 +133,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "paper": ("--total-timesteps", "1000000", "--save-model"),
         },
         budget_notes={
-            "cpu": "300k env steps per run (30% of the paper's 1M; ~30-55 min per run at 90-170 steps/s on one core, "
+            "cpu": "300k env steps per run (30% of the paper's 1M; ~45-75 min per run at 60-110 steps/s with two runs side by side, "
                    "so the 30 runs take 10-12 hours on 2 cores, spread over sessions: a checkpoint every 25k steps lets "
                    "an interrupted run continue), evaluation every 10k steps over 5 episodes",
             "paper": "1M env steps, evaluation every 5k steps over 10 episodes",

@@ -130,7 +130,7 @@ def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path
             if curve is None:
                 continue
             grid, mean, low, high = curve
-            ax.plot(grid, mean, label=f"{arm} ({len(arms[arm])} seeds)")
+            ax.plot(grid, mean, label=f"{arm} ({len(arms[arm])} seed{'s' if len(arms[arm]) > 1 else ''})")
             ax.fill_between(grid, low, high, alpha=0.2)
         ax.set_xlabel("environment steps")
         ax.set_ylabel(label)
