@@ -6,6 +6,11 @@ seeds of the headline metric per task and arm, the paper's number beside it, the
 the interquartile mean across tasks with a stratified-bootstrap interval),
 `results.json` (every seed's numbers) and `<task>.png` (mean learning curves per arm, band = min..max over seeds).
 
+Each run's summary.json is also kept as `runs/<task>/<arm>/seed<k>.json` beside the report, and the report is built
+from those records: run folders are scratch space that a machine may lose, so a sweep spread over several machines
+or sessions accumulates there, and `report.py` rebuilds the report from a fresh clone. A run folder that is present
+replaces its seed's record.
+
     python benchmark/report.py --experiments progresscounts --budget cpu
 """
 
@@ -105,6 +110,24 @@ def collect(exp_dir: Path) -> dict[str, dict[str, dict[int, dict]]]:
     return found
 
 
+def archive(found: dict[str, dict[str, dict[int, dict]]], records_dir: Path) -> None:
+    for task, arms in found.items():
+        for arm, seeds in arms.items():
+            for seed, summary in seeds.items():
+                path = records_dir / task / arm / f"seed{seed}.json"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def load_records(records_dir: Path) -> dict[str, dict[str, dict[int, dict]]]:
+    """task -> arm -> seed -> summary, from the records `archive` kept."""
+    found: dict[str, dict[str, dict[int, dict]]] = {}
+    for path in sorted(records_dir.glob("*/*/seed*.json")):
+        task, arm, seed = path.parent.parent.name, path.parent.name, int(path.stem[len("seed"):])
+        found.setdefault(task, {}).setdefault(arm, {})[seed] = json.loads(path.read_text())
+    return found
+
+
 def mean_curve(histories: list[list[dict]], key: str, points: int = 100):
     """Interpolates every seed's curve onto a common step grid (up to the shortest run)."""
     # Records written before the first episode ended carry no episode statistics: they are left out.
@@ -150,12 +173,12 @@ def fmt(value) -> str:
 
 
 def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
-    found = collect(Path(args.runs_root) / args.budget / name)
-    if not found:
-        print(f"{name}: no finished runs under {args.runs_root}/{args.budget}/{name}")
-        return None
     out = Path(args.results_root) / args.budget / name
-    out.mkdir(parents=True, exist_ok=True)
+    archive(collect(Path(args.runs_root) / args.budget / name), out / "runs")
+    found = load_records(out / "runs")
+    if not found:
+        print(f"{name}: no finished runs under {args.runs_root}/{args.budget}/{name} and no records in {out / 'runs'}")
+        return None
     lines = [f"# {name}: budget `{args.budget}`", ""]
     if args.budget in exp.budget_notes:
         lines += [f"Budget: {exp.budget_notes[args.budget]}.", ""]

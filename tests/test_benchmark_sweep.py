@@ -119,6 +119,35 @@ def test_aggregate_scores_use_seeds_common_to_all_tasks_and_scale_returns_per_ta
     np.testing.assert_allclose(scores["dense"], [[1.0, 0.5], [0.5, 1.0]])
 
 
+def write_summary(runs_root, task, arm, seed, final):
+    folder = runs_root / "cpu" / "lare_mujoco" / task / arm / f"seed{seed}" / "run"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps({
+        "final_eval_return": final, "best_eval_return": final, "sps": 100.0,
+        "history": [{"step": 10_000, "eval_return": 0.0}, {"step": 20_000, "eval_return": final}]}))
+
+
+def test_the_report_keeps_each_runs_record_and_rebuilds_without_the_run_folders(tmp_path):
+    task = EXPERIMENTS["lare_mujoco"].tasks[0]
+    results_root = tmp_path / "results"
+    args = report.Args(experiments=("lare_mujoco",), budget="cpu", results_root=str(results_root))
+
+    def seeds_reported(runs_root):
+        report.main(replace(args, runs_root=str(runs_root)))
+        results = json.loads((results_root / "cpu" / "lare_mujoco" / "results.json").read_text())
+        return {k: v["final_eval_return"] for k, v in results["results"][task]["lare"]["seeds"].items()}
+
+    first_machine, second_machine = tmp_path / "runs1", tmp_path / "runs2"
+    write_summary(first_machine, task, "lare", 1, 10.0)
+    write_summary(first_machine, task, "lare", 2, 20.0)
+    assert seeds_reported(first_machine) == {"1": 10.0, "2": 20.0}
+    # The first machine's run folders are gone; the second finishes seed 3 and reruns seed 1.
+    write_summary(second_machine, task, "lare", 3, 30.0)
+    write_summary(second_machine, task, "lare", 1, 11.0)
+    assert seeds_reported(second_machine) == {"1": 11.0, "2": 20.0, "3": 30.0}
+    assert seeds_reported(tmp_path / "no_runs") == {"1": 11.0, "2": 20.0, "3": 30.0}
+
+
 def run_all(*flags, results_root, **kwargs):
     env = {**os.environ, "PYTHON": sys.executable, "RESULTS_ROOT": str(results_root)}
     return subprocess.run(["bash", str(REPO / "benchmark" / "run_all.sh"), *flags], check=True, cwd=REPO, env=env,
