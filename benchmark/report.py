@@ -6,7 +6,7 @@ seeds of the headline metric per task and arm, the paper's number beside it, the
 the interquartile mean across tasks with a stratified-bootstrap interval),
 `results.json` (every seed's numbers) and `<task>.png` (mean learning curves per arm, band = min..max over seeds).
 
-Each run's summary.json is also kept as `runs/<task>/<arm>/seed<k>.json` beside the report, and the report is built
+Each run's summary.json is also kept as `records/<task>/<arm>/seed<k>.json` beside the report, and the report is built
 from those records: run folders are scratch space that a machine may lose, so a sweep spread over several machines
 or sessions accumulates there, and `report.py` rebuilds the report from a fresh clone. A run folder that is present
 replaces its seed's record.
@@ -174,10 +174,10 @@ def fmt(value) -> str:
 
 def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
     out = Path(args.results_root) / args.budget / name
-    archive(collect(Path(args.runs_root) / args.budget / name), out / "runs")
-    found = load_records(out / "runs")
+    archive(collect(Path(args.runs_root) / args.budget / name), out / "records")
+    found = load_records(out / "records")
     if not found:
-        print(f"{name}: no finished runs under {args.runs_root}/{args.budget}/{name} and no records in {out / 'runs'}")
+        print(f"{name}: no finished runs under {args.runs_root}/{args.budget}/{name} and no records in {out / 'records'}")
         return None
     lines = [f"# {name}: budget `{args.budget}`", ""]
     if args.budget in exp.budget_notes:

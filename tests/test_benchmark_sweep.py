@@ -148,6 +148,15 @@ def test_the_report_keeps_each_runs_record_and_rebuilds_without_the_run_folders(
     assert seeds_reported(tmp_path / "no_runs") == {"1": 11.0, "2": 20.0, "3": 30.0}
 
 
+def test_the_kept_records_are_not_ignored_by_git():
+    # A record under an ignored path would be left out of the commit that was meant to keep it.
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    record = "benchmark/results/cpu/lare_mujoco/records/HalfCheetah-v5/lare/seed1.json"
+    ignored = subprocess.run(["git", "check-ignore", "-q", record], cwd=REPO).returncode == 0
+    assert not ignored
+
+
 def run_all(*flags, results_root, **kwargs):
     env = {**os.environ, "PYTHON": sys.executable, "RESULTS_ROOT": str(results_root)}
     return subprocess.run(["bash", str(REPO / "benchmark" / "run_all.sh"), *flags], check=True, cwd=REPO, env=env,
