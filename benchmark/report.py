@@ -174,10 +174,11 @@ def fmt(value) -> str:
 
 def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
     out = Path(args.results_root) / args.budget / name
-    archive(collect(Path(args.runs_root) / args.budget / name), out / "records")
-    found = load_records(out / "records")
+    records = out / "records"
+    archive(collect(Path(args.runs_root) / args.budget / name), records)
+    found = load_records(records)
     if not found:
-        print(f"{name}: no finished runs under {args.runs_root}/{args.budget}/{name} and no records in {out / 'records'}")
+        print(f"{name}: no finished runs under {args.runs_root}/{args.budget}/{name} and no records in {records}")
         return None
     lines = [f"# {name}: budget `{args.budget}`", ""]
     if args.budget in exp.budget_notes:
