@@ -5,6 +5,7 @@
 # Docs: README.md, section "LaRe with TD3 on MuJoCo".
 import json
 import os
+import platform
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -141,6 +142,18 @@ def restore_env(env, snapshot):
     env._return = snapshot["episodic_return"]
     base.np_random.bit_generator.state = snapshot["np_random"]
     env.action_space.np_random.bit_generator.state = snapshot["action_space_rng"]
+
+
+def cpu_model():
+    """The CPU's model name. Recorded per run because on the CPU the same seed gives bit-identical runs on one kind of
+    CPU but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def make_env(env_id, seed, max_episode_steps=None, episodic=True):
@@ -551,6 +564,7 @@ if __name__ == "__main__":
     # as if it had never stopped (checkpoints from before this was saved restart the episode and the streams).
     exact_resume = ckpt is not None and "env" in ckpt
     resumes = []  # where this run was interrupted and continued, and whether exactly (reported in summary.json)
+    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
     if ckpt is not None:
         for name, part in parts.items():
             part.load_state_dict(ckpt[name])
@@ -558,6 +572,7 @@ if __name__ == "__main__":
         start_step, best_eval, evals = ckpt["global_step"], ckpt["best_eval"], ckpt["evals"]
         rng.bit_generator.state = ckpt["rng"]
         resumes = ckpt.get("resumes", []) + [{"step": start_step, "exact": exact_resume}]
+        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
         if exact_resume:
             torch.set_rng_state(ckpt["torch_rng"])
             if ckpt["cuda_rng"] and device.type == "cuda":
@@ -568,7 +583,7 @@ if __name__ == "__main__":
                  "args": asdict(args), "buffer": rb.state_dict(), "torch_rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                  "env": env_snapshot(env), "obs": obs, "ep_return": ep_return, "ep_length": ep_length,
-                 "resumes": resumes}
+                 "resumes": resumes, "cpus": cpus}
         state.update({name: part.state_dict() for name, part in parts.items()})
         if encoder is not None:
             state.update(llm_source=source, llm_factor_num=llm_info["factor_num"], llm_info=llm_info)
@@ -734,6 +749,7 @@ if __name__ == "__main__":
         "sps_updating": None if learn_t0 is None else (args.total_timesteps - max(args.learning_starts, start_step)) / learn_time,
         "train_time_s": train_time,
         "resumes": resumes,
+        "cpus": cpus,
         "llm": llm_info,
         "args": asdict(args),
     }

@@ -166,6 +166,24 @@ def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path
     plt.close(fig)
 
 
+def recorded_cpus(found: dict[str, dict[str, dict[int, dict]]]) -> str | None:
+    """Which CPUs the runs name in their summaries ("cpus": one per stretch of a run), with run counts. On the CPU a
+    seed reproduces a run exactly only on the same kind of CPU, so a reader needs this to compare two records."""
+    counts, unrecorded = {}, 0
+    for arms in found.values():
+        for seeds in arms.values():
+            for summary in seeds.values():
+                if "cpus" not in summary:
+                    unrecorded += 1
+                for cpu in dict.fromkeys(summary.get("cpus", [])):  # a run resumed on its own CPU counts once
+                    counts[cpu] = counts.get(cpu, 0) + 1
+    if not counts:
+        return None
+    named = "; ".join(f"{cpu} ({n} run{'s' if n > 1 else ''})" for cpu, n in sorted(counts.items()))
+    return named + (f"; {unrecorded} run{'s' if unrecorded > 1 else ''} from before the CPU was recorded"
+                    if unrecorded else "")
+
+
 def fmt(value) -> str:
     if value is None:
         return "–"
@@ -185,6 +203,8 @@ def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
         lines += [f"Budget: {exp.budget_notes[args.budget]}.", ""]
     if args.machine:
         lines += [f"Machine: {args.machine}.", ""]
+    if cpus := recorded_cpus(found):
+        lines += [f"CPUs named in the runs' summaries: {cpus}.", ""]
     lines += [f"Script: `{exp.script}`. Headline metric: {exp.metric_label} (`{exp.metric}` in summary.json), "
               "mean over seeds with a 95% percentile-bootstrap interval of the mean (with 3 seeds the interval "
               "mostly shows the spread).", ""]

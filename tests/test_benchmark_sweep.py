@@ -119,6 +119,13 @@ def test_aggregate_scores_use_seeds_common_to_all_tasks_and_scale_returns_per_ta
     np.testing.assert_allclose(scores["dense"], [[1.0, 0.5], [0.5, 1.0]])
 
 
+def test_the_report_names_the_cpus_the_runs_recorded():
+    found = {"A": {"lare": {1: {"cpus": ["Xeon", "Xeon"]}, 2: {"cpus": ["EPYC"]}, 3: {}},
+                   "none": {1: {"cpus": ["Xeon", "EPYC"]}}}}
+    assert report.recorded_cpus(found) == "EPYC (2 runs); Xeon (2 runs); 1 run from before the CPU was recorded"
+    assert report.recorded_cpus({"A": {"lare": {1: {}}}}) is None
+
+
 def write_summary(runs_root, task, arm, seed, final):
     folder = runs_root / "cpu" / "lare_mujoco" / task / arm / f"seed{seed}" / "run"
     folder.mkdir(parents=True)

@@ -248,7 +248,7 @@ def test_long_episodes_without_finished_episode(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("env_id", ["Reacher-v5", "Walker2d-v5"])
-def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_id):
+def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_id, lare):
     # Step 170 is in the middle of an episode: the checkpoint holds the env's physics, step count and random streams.
     common = ["--env-id", env_id, "--reward-model", "lare", "--save-model", "--learning-starts", "100",
               "--batch-size", "32", "--rrd-k", "8", "--eval-frequency", "300", "--eval-episodes", "1"]
@@ -267,7 +267,10 @@ def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_
     eval_a = json.loads((straight / "summary.json").read_text())["evals"][-1]
     eval_c = json.loads((resumed / "summary.json").read_text())["evals"][-1]
     assert eval_a == eval_c
-    assert json.loads((resumed / "summary.json").read_text())["resumes"] == [{"step": 170, "exact": True}]
+    summary = json.loads((resumed / "summary.json").read_text())
+    assert summary["resumes"] == [{"step": 170, "exact": True}]
+    # One CPU per stretch of the run (start, then the resume), so records from different kinds of CPU can be told apart.
+    assert summary["cpus"] == [lare.cpu_model()] * 2 and lare.cpu_model() not in ("", "unknown")
 
 
 def test_truncation_handling_and_resume(tmp_path, monkeypatch):
