@@ -8,6 +8,7 @@
 import json
 import multiprocessing as mp
 import os
+import platform
 import queue
 import random
 import re
@@ -978,6 +979,18 @@ def learner_update(agent, optimizer, batch, rewards, discounts, args):
             "losses/vtrace_target_mean": vs.mean().item()}
 
 
+def cpu_model():
+    """The CPU's model name, recorded per run: runs of one seed can differ across kinds of CPU (matrix kernels round
+    differently), besides the asynchrony that already keeps APPO runs from repeating exactly."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def label_files(args: Args):
     """The label tables a run reads: --llm-label-files if given; otherwise the shipped reference table in cached mode
     and none in live/record mode, where a preloaded label would keep its message from ever reaching the LLM."""
@@ -1028,6 +1041,7 @@ def main(args: Args):
                           args.llm_retry_s, args.prompt_dir, args.llm_max_pending)
     reward_model = RewardModel(args.reward_model, annotator, args, device) if args.reward_model != "none" else None
     global_step, version_start, episodes = 0, 0, 0
+    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
     if args.resume:
         ckpt = torch.load(args.resume, map_location=device, weights_only=False)
         agent.load_state_dict(ckpt["agent"])
@@ -1036,6 +1050,7 @@ def main(args: Args):
         if reward_model is not None:
             reward_model.load_state_dict(ckpt["reward_model"])
         global_step, version_start, episodes = ckpt["global_step"], ckpt["version"], ckpt["episodes"]
+        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
         print(f"resumed from {args.resume} at step {global_step}")
 
     # shared memory: rollout slots, the published weights and their version
@@ -1068,7 +1083,7 @@ def main(args: Args):
         tmp = path.with_suffix(".tmp")
         torch.save({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
                     "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
-                    "version": learner_version, "episodes": episodes, "args": asdict(args)}, tmp)
+                    "version": learner_version, "episodes": episodes, "cpus": cpus, "args": asdict(args)}, tmp)
         os.replace(tmp, path)  # atomic: an interrupted save leaves the previous checkpoint intact
         return path
 
@@ -1202,7 +1217,7 @@ def main(args: Args):
         "reward_model_updates": reward_model.rounds if reward_model else 0,
         "classifier_recall_labels": seen_quality[0], "classifier_precision_labels": seen_quality[1],
         "classifier_recall_table": table_quality[0], "classifier_precision_table": table_quality[1],
-        "wall_time_s": elapsed, "episodic_returns": summary["episodic_returns"], "history": summary["history"],
+        "wall_time_s": elapsed, "cpus": cpus, "episodic_returns": summary["episodic_returns"], "history": summary["history"],
         "interrupted": error is not None, "error": None if error is None else f"{type(error).__name__}: {error}",
     }
     # An interrupted run writes interrupted_summary.json, not summary.json: the benchmark sweep counts a run folder

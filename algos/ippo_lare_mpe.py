@@ -7,6 +7,7 @@
 # Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
 import json
 import os
+import platform
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -681,6 +682,18 @@ def make_encoder(source):
     return encode
 
 
+def cpu_model():
+    """The CPU's model name. Recorded per run because the same seed gives bit-identical CPU runs on one kind of CPU
+    but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def rollout(agent, envs, length, device, greedy=False):
     """One whole episode in every env (all envs start and end together). Returns tensors (T, E, N, ...)."""
     obs = envs.reset().to(device)
@@ -760,12 +773,14 @@ if __name__ == "__main__":
     reward_scale = T * n_agents  # the reference multiplies the predicted rewards by max_step_per_round x n_agents
 
     start_update, best_eval, evals, train_returns = 1, -np.inf, [], []
+    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
     if ckpt is not None:
         for name, part in parts.items():
             part.load_state_dict(ckpt[name])
         if buffer is not None:
             buffer.load_state_dict(ckpt["buffer"])
         start_update, best_eval, evals, train_returns = ckpt["update"] + 1, ckpt["best_eval"], ckpt["evals"], ckpt["train_returns"]
+        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
         # Every random stream the run draws from, restored last (setup above drew from some of them): torch (policy
         # sampling, minibatch and decoder-batch indices), numpy / python (unused by this script, but the LLM function
         # may draw from numpy), and the envs' own streams (so that the envs are not re-seeded with seed + i).
@@ -786,7 +801,8 @@ if __name__ == "__main__":
                  "train_returns": train_returns, "torch_rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                  "numpy_rng": np.random.get_state(), "python_rng": random.getstate(),
-                 "env_rng": envs.rng_state(), "eval_env_rng": eval_envs.rng_state(), "args": asdict(args)}
+                 "env_rng": envs.rng_state(), "eval_env_rng": eval_envs.rng_state(), "cpus": cpus,
+                 "args": asdict(args)}
         state.update({name: part.state_dict() for name, part in parts.items()})
         if buffer is not None:
             state["buffer"] = buffer.state_dict()
@@ -947,6 +963,7 @@ if __name__ == "__main__":
         "train_returns": train_returns,
         "sps": (num_updates - start_update + 1) * batch_steps / max(train_time - eval_time, 1e-9),
         "train_time_s": train_time,
+        "cpus": cpus,
         "llm": llm_info,
         "args": asdict(args),
     }

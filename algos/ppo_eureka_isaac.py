@@ -6,6 +6,7 @@
 import json
 import math
 import os
+import platform
 import random
 import subprocess
 import sys
@@ -500,12 +501,27 @@ def run_jobs(jobs: list[dict], workers: int, on_result) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # The search: ask, train every candidate, reflect on the best, repeat; then evaluate the best reward.
 # ---------------------------------------------------------------------------------------------------------
+def cpu_model():
+    """The CPU's model name. Recorded per search because the same seed gives bit-identical CPU runs on one kind of
+    CPU but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 class SearchState:
     """Everything a search has finished, rewritten atomically after each candidate (resume reads it back)."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.data = json.loads(path.read_text()) if path.exists() else {"answers": {}, "candidates": {}, "evaluations": {}}
+        self.data = json.loads(path.read_text()) if path.exists() else {"answers": {}, "candidates": {}, "evaluations": {},
+                                                                          "cpus": []}
+        # The CPU of each stretch of the search: first the start, then one per resume (older states did not say).
+        self.data["cpus"] = self.data.get("cpus", ["not recorded"]) + [cpu_model()]
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -645,7 +661,7 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             "label": best["label"], "max_success_rate": best["max_success_rate"],
             "reward_correlation": best["reward_correlation"], "code": best["code"],
         },
-        "evaluation": evaluation, "iteration_summaries": iterations,
+        "evaluation": evaluation, "iteration_summaries": iterations, "cpus": state.data["cpus"],
         # The final evaluation's headline numbers at the top level, averaged over its seeds, so that the benchmark
         # report reads a search like any other training run (`evaluation_history`: its first seed's curve).
         **evaluation_headline(evaluation),

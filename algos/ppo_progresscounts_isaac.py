@@ -7,6 +7,7 @@ import inspect
 import json
 import math
 import os
+import platform
 import random
 import sys
 import time
@@ -392,6 +393,18 @@ def diagonal_gaussian_kl(mu_old, logstd_old, mu_new, logstd_new) -> torch.Tensor
     return kl.sum(-1).mean()
 
 
+def cpu_model():
+    """The CPU's model name. Recorded per run because the same seed gives bit-identical CPU runs on one kind of CPU
+    but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Training one policy.
 # ---------------------------------------------------------------------------------------------------------
@@ -439,6 +452,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     global_step, start_iteration, best_success, best_original = 0, 1, 0.0, 0.0
     checkpoint_path = run_dir / "checkpoint.pt"
     history = []
+    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
     if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -448,6 +462,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             counts.counts.copy_(ckpt["counts"])
         torch.set_rng_state(ckpt["torch_rng"])
         history = ckpt.get("history", [])
+        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
 
     next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
     next_done = torch.zeros(args.num_envs, device=device)
@@ -601,7 +616,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
                      "iteration": iteration, "best_success": best_success, "best_original": best_original, "args": asdict(args),
                      "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state(),
-                     "history": history, "ranges": None if discretiser is None else
+                     "history": history, "cpus": cpus, "ranges": None if discretiser is None else
                      {"lo": lo.tolist(), "hi": hi.tolist(), "directions": list(directions)}}
             tmp = checkpoint_path.with_suffix(".tmp")
             torch.save(state, tmp)
@@ -617,7 +632,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
         "distinct_bins": counts.distinct if counts is not None else None,
         "sps": (global_step - start_step) / max(elapsed, 1e-9),
         "seconds": {"simulation": sim_time, "reward": reward_time, "learning": learn_time, "total": elapsed},
-        "device": str(device), "history": history,
+        "device": str(device), "cpus": cpus, "history": history,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -216,6 +216,9 @@ def test_checkpoint_resumes(monkeypatch, tmp_path, oni):
     assert ckpt["optimizer"]["state"]
     _, s2 = run_script(monkeypatch, tmp_path / "b", *tiny(total_timesteps=160), "--reward-model", "classification", "--resume", str(ckpt_path))
     assert s2["global_step"] == 160 and s2["policy_versions"] == 5
+    # The CPU of each stretch is recorded: the start, then the resume.
+    cpu = oni["cpu_model"]()
+    assert s1["cpus"] == [cpu] and s2["cpus"] == [cpu, cpu]
 
 
 def test_live_run_survives_outage(monkeypatch, tmp_path, fake_llm):

@@ -245,7 +245,7 @@ EXACT = ["--scenario", "spread_n6", "--reward-model", "rd", "--num-envs", "2", "
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_resumed_run_continues_exactly(backend, tmp_path, monkeypatch):
+def test_a_resumed_run_continues_exactly(backend, tmp_path, monkeypatch, mpe):
     # 4 updates straight vs 2 updates, checkpoint, resume to 4. The envs' random streams (mpe2: each env's np_random,
     # not re-seeded on resume; VMAS: its own copy of VMAS's global random state), torch's, and the decoder schedule
     # counted from update 1 (--reward-frequency 3: decoder trained at updates 1 and 4, also when resuming at 3).
@@ -256,6 +256,9 @@ def test_a_resumed_run_continues_exactly(backend, tmp_path, monkeypatch):
                          "--resume", str(stopped / "ippo_lare_mpe.cleanrl_model"))
     a, c = summary_of(straight), summary_of(resumed)
     assert len(a["train_returns"]) == 4 and a["train_returns"] == c["train_returns"]
+    # The CPU of each stretch is recorded (a seed repeats a run only on the same kind of CPU): the start, then the resume.
+    cpu = mpe.cpu_model()
+    assert a["cpus"] == [cpu] and c["cpus"] == [cpu, cpu]
     assert [s for s, _ in a["evals"]] == [20, 40] and a["evals"] == c["evals"]
     assert logged_steps(straight, "losses/reward_loss") == [10, 40] and logged_steps(resumed, "losses/reward_loss") == [40]
     ckpt_a, ckpt_c = checkpoint_of(straight), checkpoint_of(resumed)

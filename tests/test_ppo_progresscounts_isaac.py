@@ -173,6 +173,8 @@ def test_cli_select_best_checkpoints_and_resumes(tmp_path):
                    cwd=tmp_path, check=True, capture_output=True)
     resumed = json.loads((run_dir / "sample1" / "summary.json").read_text())
     assert resumed["global_step"] == 64 and resumed["progress_sample"] == 1 and resumed["task"] == "ShadowHandOver"
+    # The CPU of each stretch is recorded (a seed repeats a run only on the same kind of CPU): the start, then the resume.
+    assert summary["samples"][1]["cpus"] == [pc.cpu_model()] and resumed["cpus"] == [pc.cpu_model()] * 2
     # The checkpoint carries the bins' ranges (the counts are only meaningful with them) and the curve so far.
     saved = torch.load(checkpoint, weights_only=False)
     ranges = json.loads((run_dir / "sample1" / "progress_ranges.json").read_text())
