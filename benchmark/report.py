@@ -169,19 +169,29 @@ def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path
 def recorded_cpus(found: dict[str, dict[str, dict[int, dict]]]) -> str | None:
     """Which CPUs the runs name in their summaries ("cpus": one per stretch of a run), with run counts. On the CPU a
     seed reproduces a run exactly only on the same kind of CPU, so a reader needs this to compare two records."""
-    counts, unrecorded = {}, 0
+    counts, unrecorded, partly = {}, 0, 0
     for arms in found.values():
         for seeds in arms.values():
             for summary in seeds.values():
                 if "cpus" not in summary:
                     unrecorded += 1
-                for cpu in dict.fromkeys(summary.get("cpus", [])):  # a run resumed on its own CPU counts once
+                cpus = dict.fromkeys(summary.get("cpus", []))  # a run resumed on its own CPU counts once
+                # "not recorded": the stretch before a resume from a checkpoint written before the CPU was saved
+                if "not recorded" in cpus:
+                    partly += 1
+                    del cpus["not recorded"]
+                for cpu in cpus:
                     counts[cpu] = counts.get(cpu, 0) + 1
     if not counts:
         return None
-    named = "; ".join(f"{cpu} ({n} run{'s' if n > 1 else ''})" for cpu, n in sorted(counts.items()))
-    return named + (f"; {unrecorded} run{'s' if unrecorded > 1 else ''} from before the CPU was recorded"
-                    if unrecorded else "")
+
+    def runs(n):
+        return f"{n} run{'s' if n > 1 else ''}"
+
+    named = "; ".join(f"{cpu} ({runs(n)})" for cpu, n in sorted(counts.items()))
+    if partly:
+        named += f"; {runs(partly)} resumed from a checkpoint that did not record the CPU before it"
+    return named + (f"; {runs(unrecorded)} from before the CPU was recorded" if unrecorded else "")
 
 
 def fmt(value) -> str:

@@ -124,6 +124,10 @@ def test_the_report_names_the_cpus_the_runs_recorded():
                    "none": {1: {"cpus": ["Xeon", "EPYC"]}}}}
     assert report.recorded_cpus(found) == "EPYC (2 runs); Xeon (2 runs); 1 run from before the CPU was recorded"
     assert report.recorded_cpus({"A": {"lare": {1: {}}}}) is None
+    # A run resumed from a checkpoint written before the CPU was saved names only the CPU of its later stretch.
+    partly = {"A": {"ircr": {3: {"cpus": ["not recorded", "EPYC"]}}, "lare": {3: {}}}}
+    assert report.recorded_cpus(partly) == ("EPYC (1 run); 1 run resumed from a checkpoint that did not record the CPU "
+                                            "before it; 1 run from before the CPU was recorded")
 
 
 def write_summary(runs_root, task, arm, seed, final):
