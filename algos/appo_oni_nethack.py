@@ -408,16 +408,15 @@ def parse_preference(text: str) -> float:
     return {"1": 1.0, "2": 0.0}.get(found.group(1), 0.5) if found else 0.5
 
 
-def parse_label(text: str) -> int:
-    """FOO -> 1, BAR -> 0 (the label section if present, else anywhere); anything else -> 0 with a warning."""
+def parse_label(text: str) -> int | None:
+    """FOO -> 1, BAR -> 0 (the label section if present, else anywhere); None when the answer has neither."""
     section = re.search(r"<label>(.*?)</label>", text, re.S)
     body = section.group(1) if section else text
     if re.search(r"\bFOO\b", body):
         return 1
     if re.search(r"\bBAR\b", body):
         return 0
-    warnings.warn(f"LLM answer has no FOO/BAR label, counted as BAR: {text[-120:]!r}", stacklevel=2)
-    return 0
+    return None
 
 
 # ---------------------------------------------------------------- the annotator (LLM feedback, never blocks training)
@@ -549,7 +548,10 @@ class Annotator:
             answer = self.client.ask(self._render_pair(item), n=1, temperature=self.temperature)[0]
             return parse_preference(answer.text), answer
         answer = self.client.ask(self._render(item), n=1, temperature=self.temperature)[0]
-        return parse_label(answer.text), answer
+        label = parse_label(answer.text)
+        if label is None:  # a failed request, not a BAR: counted in llm_failures, the message is asked again later
+            raise ValueError(f"the answer has no FOO/BAR label: {answer.text[-120:]!r}")
+        return label, answer
 
     def _safe_ask(self, item):
         try:

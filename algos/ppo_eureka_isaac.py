@@ -720,10 +720,9 @@ if __name__ == "__main__":
 
     summary = search(args, run_dir)
     best = summary["best"]
-    if best is None:
-        print("no candidate reward trained without failing")
-    else:
-        print(f"best reward: {best['label']} (max success {best['max_success_rate']:.3f})")
+    if best is None:  # every answer was refused or failed: no result, so not a success either
+        raise SystemExit(f"Eureka: no candidate reward trained without failing; their errors are in {run_dir}")
+    print(f"best reward: {best['label']} (max success {best['max_success_rate']:.3f})")
     if summary["evaluation"]:
         ev = summary["evaluation"]
         print(f"final evaluation over {len(ev['seeds'])} seeds: max success {ev['max_success_rate_mean']} "

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 import dexhands
 from llmcode.client import LLMClient
+from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
@@ -710,7 +711,7 @@ if __name__ == "__main__":
             summaries.append(train(sample_args, sample_dir, fn, answers[k].text if answers else None))
         except LLMCodeError as error:
             if not args.select_best:
-                raise SystemExit(str(error)) from error
+                raise exit_for(error, f"ProgressCounts: progress sample {k} cannot be used") from None
             # The paper trains every sample and keeps the best: a refused or failing one drops out, the others go on.
             print(f"progress sample {k} failed, the other samples go on:\n{error}")
             failed = {"task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": k,

@@ -23,6 +23,8 @@ import tyro
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -400,7 +402,7 @@ def design_latent_reward(args, env, log):
     back up to llm_max_retries times. Returns (source, number of factors, transcript summary)."""
     from llmcode.client import LLMClient
     from llmcode.prompts import chat, render_prompt
-    from llmcode.safe_runner import compile_llm_function
+    from llmcode.safe_runner import SandboxUnavailable, compile_llm_function
 
     name = env_name(args.env_id)
     prompts = REPO_ROOT / args.prompt_dir
@@ -437,27 +439,34 @@ def design_latent_reward(args, env, log):
             factor_num = verify_factors(fn, obs, act)
             log(f"LLM function verified after {attempt} retries: {factor_num} factors")
             return source, factor_num, {"retries": attempt, "candidates": len(candidates)}
-        except Exception as e:  # LLM code may raise anything: the message goes back to the LLM
+        except SandboxUnavailable:
+            raise
+        except (LLMCodeError, ValueError, TypeError) as e:  # refused, failed, or broke the contract: said back
             error = f"{type(e).__name__}: {e}"
             log(f"LLM function failed verification ({attempt + 1}/{args.llm_max_retries + 1}): {error}")
             if attempt == args.llm_max_retries:
-                raise RuntimeError(f"no valid evaluation_func after {args.llm_max_retries} retries; last error: {error}") from e
+                raise LLMCodeFailed(f"no valid evaluation_func after {args.llm_max_retries} retries; last error: {error}") from None
             fix = render_prompt(prompts / "fix.txt", error=error, batch=2, obs_dim=obs_dim, act_dim=act_dim)
             messages = messages + [{"role": "assistant", "content": answer.text}, {"role": "user", "content": fix}]
             answer = client.ask(messages, n=1, position=f"fix{attempt + 1}", temperature=args.llm_merge_temperature)[0]
 
 
-def make_encoder(source, obs_dim):
-    """The verified LLM function as a batched encoder: numpy (batch, obs), (batch, act) -> (batch, k) float32."""
+def make_encoder(source, factor_num):
+    """The verified LLM function as a batched encoder: numpy (batch, obs), (batch, act) -> (batch, k) float32.
+    Every call is checked (the runner: finite, |x| <= 1e6; here: the factors' count and shapes)."""
     from llmcode.safe_runner import compile_llm_function
 
     fn = compile_llm_function(source, entry="evaluation_func")
 
     def encode(obs, act):
-        out = fn(obs, act)
-        z = np.concatenate([np.asarray(f, dtype=np.float32).reshape(len(obs), 1) for f in out], axis=1)
-        # A factor can blow up on states never seen at verification time; keep the decoder's input finite.
-        return np.nan_to_num(z, nan=0.0, posinf=1e6, neginf=-1e6)
+        try:
+            out = fn(obs, act)
+            if not (isinstance(out, list | tuple) and len(out) == factor_num
+                    and all(np.shape(f) == (len(obs), 1) for f in out)):
+                raise LLMCodeFailed(f"evaluation_func must return {factor_num} arrays shaped ({len(obs)}, 1)")
+            return np.concatenate([np.asarray(f, dtype=np.float32) for f in out], axis=1)
+        except (LLMCodeError, ValueError, TypeError) as error:  # e.g. a factor that is not finite on a new state
+            raise exit_for(error, "LaRe: the evaluation function failed during training") from None
 
     return encode
 
@@ -516,8 +525,11 @@ if __name__ == "__main__":
         if ckpt is not None:  # the checkpoint carries the verified function: no LLM needed to resume
             source, factor_num, llm_info = ckpt["llm_source"], ckpt["llm_factor_num"], ckpt["llm_info"]
         else:
-            source, factor_num, llm_info = design_latent_reward(args, env, tqdm.write)
-        encoder = make_encoder(source, obs_dim)
+            try:
+                source, factor_num, llm_info = design_latent_reward(args, env, tqdm.write)
+            except LLMCodeError as error:  # no usable answer: one line, non-zero exit
+                raise exit_for(error, "LaRe: no usable evaluation_func from the LLM") from None
+        encoder = make_encoder(source, factor_num)
         (run_dir / "evaluation_func.py").write_text(source)
         writer.add_text("llm/evaluation_func", f"```python\n{source}\n```")
         writer.add_scalar("llm/factor_num", factor_num, 0)

@@ -1,10 +1,15 @@
-"""What LLM-written code may use: modules, their attributes, builtins, and attribute names it may never touch.
+"""What LLM-written code may use: syntax, modules, their attributes, builtins, and attributes per kind of object.
 
-The safe runner (`llmcode.safe_runner`) reads these sets. They are explicit name lists on purpose:
-generous for tensor math (so that real reward functions run unchanged), strict for anything that
-touches files, processes, the network, raw memory or global state (seeds, default dtypes, threads).
-A name listed here that the installed torch/numpy does not have is silently skipped.
+Everything here is a positive list: what is not listed is refused. The static check
+(`llmcode.static_check`) refuses syntax and attribute names outside these lists before anything runs;
+the restricted namespace (`llmcode.restricted`) checks every attribute access again at run time against
+the kind of object it is made on (a tensor, an array, a dict...). The lists are generous for tensor math,
+so that real reward functions run unchanged, and hold nothing that touches files, processes, the network,
+raw memory or global state (seeds, default dtypes, threads). A name listed here that the installed
+torch/numpy does not have is skipped.
 """
+
+import ast
 
 # Modules an `import` may name, mapped to the proxy the import returns (see safe_runner.build_proxies).
 ALLOWED_MODULES = (
@@ -96,7 +101,7 @@ NUMPY_NAMES = frozenset(
     diagonal tril triu kron reshape ravel squeeze expand_dims transpose swapaxes moveaxis split array_split tile repeat
     roll flip fliplr flipud sort argsort unique count_nonzero nonzero argwhere searchsorted digitize bincount
     broadcast_to broadcast_arrays atleast_1d atleast_2d atleast_3d meshgrid take take_along_axis shape size ndim
-    errstate pi e inf nan newaxis ndarray dtype float16 float32 float64 int8 int16 int32 int64 uint8 bool_ integer
+    errstate pi e inf nan newaxis float16 float32 float64 int8 int16 int32 int64 uint8 bool_ integer
     floating number finfo iinfo linalg
     """.split()
 )
@@ -104,10 +109,6 @@ NUMPY_NAMES = frozenset(
 NUMPY_LINALG_NAMES = frozenset("norm det slogdet inv pinv solve lstsq eig eigvals eigh eigvalsh svd qr cholesky matrix_rank".split())
 
 TYPING_NAMES = frozenset("Any Callable Dict Iterable List Mapping Optional Sequence Set Tuple Union".split())
-
-# math: every public name, except these that take seconds to minutes on a large integer argument; the
-# runner wraps them with a bound on the argument instead of handing out the raw function.
-MATH_BOUNDED_FUNCTIONS = frozenset({"factorial", "comb", "perm"})
 
 SAFE_BUILTIN_NAMES = frozenset(
     """
@@ -119,8 +120,8 @@ SAFE_BUILTIN_NAMES = frozenset(
     """.split()
 )
 
-# Names the code may not even mention: they are the classic ways out of a restricted namespace. Refused
-# statically so that the message is clear (at run time they would only be a NameError).
+# Names the code may not even mention (they are not builtins here either): the classic ways out of a restricted
+# namespace, refused statically so that the message says why instead of a run-time NameError.
 FORBIDDEN_NAMES = frozenset(
     """
     eval exec compile getattr setattr delattr hasattr globals locals vars open breakpoint input help dir type object
@@ -129,16 +130,55 @@ FORBIDDEN_NAMES = frozenset(
     """.split()
 )
 
-# Attribute names refused on any object, because methods of tensors and arrays cannot be resolved
-# statically: file I/O, pickling, raw memory, frame/traceback walking, string-format attribute walking,
-# global state, and tensors that share memory with an input but not its version counter (`.data`).
-DENIED_ATTRIBUTES = frozenset(
+# Syntax: every AST node type LLM code may contain. Absent on purpose: class definitions, `global`/`nonlocal`,
+# generators (`yield`), `async`/`await`, `match` statements (their patterns read attributes), `del` of attributes
+# (by the attribute rule) and anything newer than this list.
+ALLOWED_NODES = frozenset({
+    ast.Module, ast.FunctionDef, ast.Return, ast.Delete, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.While,
+    ast.If, ast.With, ast.Raise, ast.Try, ast.Assert, ast.Import, ast.ImportFrom, ast.Expr, ast.Pass, ast.Break,
+    ast.Continue, ast.BoolOp, ast.NamedExpr, ast.BinOp, ast.UnaryOp, ast.Lambda, ast.IfExp, ast.Dict, ast.Set,
+    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Compare, ast.Call, ast.FormattedValue,
+    ast.JoinedStr, ast.Constant, ast.Attribute, ast.Subscript, ast.Starred, ast.Name, ast.List, ast.Tuple, ast.Slice,
+    ast.Load, ast.Store, ast.Del, ast.And, ast.Or, ast.Add, ast.Sub, ast.Mult, ast.MatMult, ast.Div, ast.Mod, ast.Pow,
+    ast.LShift, ast.RShift, ast.BitOr, ast.BitXor, ast.BitAnd, ast.FloorDiv, ast.Invert, ast.Not, ast.UAdd, ast.USub,
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In, ast.NotIn, ast.comprehension,
+    ast.ExceptHandler, ast.arguments, ast.arg, ast.keyword, ast.alias, ast.withitem,
+})
+
+# Attributes per kind of object. Tensor and array methods: the torch/numpy functions above that are also methods,
+# these extras, and the in-place `name_` variants of tensor methods (LLM code works on copies of its inputs).
+TENSOR_EXTRA_ATTRIBUTES = frozenset(
     """
-    tofile fromfile from_file memmap dump dumps load loads save savez savetxt loadtxt genfromtxt frombuffer fromstring
-    ctypes ctypeslib as_strided as_strided_ set_ storage untyped_storage typed_storage share_memory_ data setflags
-    getfield setfield format format_map gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code
-    f_globals f_locals f_back f_builtins f_code tb_frame tb_next co_code mro with_traceback grad_fn next_functions
-    register_hook register_prehook register_post_accumulate_grad_hook hub utils ops library backends multiprocessing
-    distributed compile jit manual_seed seed random set_printoptions set_default_dtype set_num_threads os sys
+    shape dtype device ndim T mT real imag is_cuda size dim numel nelement element_size item tolist numpy float double
+    half int long bool short byte char to cpu type_as clone detach contiguous view view_as reshape_as expand expand_as
+    repeat new_zeros new_ones new_full new_tensor new_empty fill_ zero_ copy_ masked_fill_ index_put index_put_ put_
+    is_floating_point is_complex is_contiguous norm square_ unfold sum_to_size requires_grad requires_grad_
     """.split()
+)
+NDARRAY_EXTRA_ATTRIBUTES = frozenset(
+    """
+    shape dtype ndim size T real imag item tolist astype copy reshape flatten ravel squeeze transpose swapaxes fill
+    sum mean max min argmax argmin std var prod cumsum cumprod any all clip round sort argsort nonzero repeat take
+    dot trace diagonal conj conjugate ptp searchsorted
+    """.split()
+)
+NUMPY_SCALAR_ATTRIBUTES = frozenset("item astype dtype shape ndim size real imag tolist is_integer".split())
+DTYPE_ATTRIBUTES = frozenset("is_floating_point is_complex is_signed itemsize".split())
+NUMPY_DTYPE_ATTRIBUTES = frozenset("kind itemsize name char".split())
+DEVICE_ATTRIBUTES = frozenset("type index".split())
+FINFO_ATTRIBUTES = frozenset("eps max min tiny smallest_normal resolution bits dtype".split())
+DICT_ATTRIBUTES = frozenset("keys values items get copy setdefault update pop".split())
+LIST_ATTRIBUTES = frozenset("append extend insert pop index count copy reverse sort remove clear".split())
+TUPLE_ATTRIBUTES = frozenset("index count".split())
+SIZE_ATTRIBUTES = TUPLE_ATTRIBUTES | {"numel"}
+SET_ATTRIBUTES = frozenset("add update union intersection difference issubset issuperset copy discard".split())
+# No `format`/`format_map`: a format string reads attributes (`'{0.__class__}'.format(x)`).
+STR_ATTRIBUTES = frozenset(
+    "lower upper strip lstrip rstrip split join replace startswith endswith find count isdigit isalpha title".split()
+)
+FLOAT_ATTRIBUTES = frozenset("is_integer real imag conjugate".split())
+INT_ATTRIBUTES = frozenset("real imag conjugate bit_length".split())
+# Fields of the named results of torch functions (`x.max(dim=1).values`) and numpy.linalg (`np.linalg.eigh(a).eigenvalues`).
+RESULT_FIELDS = frozenset(
+    "values indices eigenvalues eigenvectors U S V Vh Q R L sign logabsdet solution residuals rank singular_values".split()
 )

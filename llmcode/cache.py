@@ -249,6 +249,9 @@ class AnswerCache:
             return old["position"] is None and old["prompt_hash"] == hash_ and old["sample"] == sample
 
         replaced = [old for old in entries if same_key(old)]
+        if any(old["provenance"]["source"] == "reference" for old in replaced):
+            raise CacheError(f"{self.manifest_path}: will not replace the reference answer {replaced[0]['file']} "
+                             "(record into another folder)")
         kept = [old for old in entries if not same_key(old)]
         # A re-recorded entry keeps its place, so the manifest diff shows a change, not a move.
         index = entries.index(replaced[0]) if replaced else len(entries)

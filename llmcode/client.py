@@ -15,11 +15,13 @@ import math
 import os
 import time
 import urllib.parse
+from pathlib import Path
 
 from llmcode.cache import Answer, AnswerCache, prompt_hash, recorded_provenance
 from llmcode.prompts import as_messages
 
 MODES = ("cached", "live", "record")
+RECORDED_SUBFOLDER = "recorded"  # record mode's folder inside the method/task folder; replay it with cache_dir=<that>
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (vLLM, Ollama, llama.cpp) accept any key, but the openai package insists on one.
 PLACEHOLDER_API_KEY = "no-key-needed"
@@ -79,6 +81,10 @@ class LLMClient:
         if max_attempts < 1 or chunk_size < 1:
             raise ValueError(f"max_attempts and chunk_size must be at least 1, got {max_attempts} and {chunk_size}")
         self.mode = mode
+        # Record mode writes beside the shipped answers, never over them (they may be `reference` answers).
+        if mode == "record":
+            cache_dir = Path(cache_dir) / RECORDED_SUBFOLDER
+            print(f"LLM record mode: answers are written to {cache_dir}")
         self.cache = AnswerCache(cache_dir) if cache_dir is not None else None
         self.temperature = temperature
         self.timeout_s = timeout_s

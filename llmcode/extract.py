@@ -4,7 +4,7 @@ import ast
 import json
 import re
 
-from llmcode.safe_runner import LLMCodeRefused
+from llmcode.errors import LLMCodeRefused
 
 # A fenced block: ``` or ~~~, an optional language tag, the body, the closing fence.
 _FENCE = re.compile(r"(?P<fence>```|~~~)[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)(?P=fence)", re.DOTALL)

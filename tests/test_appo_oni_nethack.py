@@ -114,8 +114,7 @@ def test_parse_label(oni):
     parse = oni["parse_label"]
     assert parse("<knowledge>..</knowledge><analysis>BAR would be wrong</analysis><label>FOO</label>") == 1
     assert parse("<label>BAR</label>") == 0
-    with pytest.warns(UserWarning, match="no FOO/BAR"):
-        assert parse("no idea") == 0
+    assert parse("no idea") is None  # the annotator counts it as a failed request, not as BAR
 
 
 def test_reference_labels_shipped():
@@ -169,6 +168,21 @@ def test_annotator_outage_and_recovery(oni, fake_llm):
         outage["on"] = False
         assert wait_for(lambda: len(ann.labels) == 4)
         assert ann.labels["12 gold pieces."] == 1 and ann.labels["The door opens."] == 0
+    finally:
+        ann.close()
+
+
+def test_an_answer_without_a_label_is_a_failure_not_bar(oni, fake_llm):
+    fake_llm.set_handler(lambda request, i: Reply(answers=["I would rather talk about something else." if i == 0
+                                                           else "<label>FOO</label>"]))
+    ann = oni["Annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=1, retry_s=0.1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ann.submit(["You see here 3 gold pieces."])
+            assert wait_for(lambda: len(ann.labels) == 1)
+        assert ann.failures == 1 and "no FOO/BAR label" in ann.last_error
+        assert ann.labels == {"You see here 3 gold pieces.": 1}  # asked again, and the second answer counted
     finally:
         ann.close()
 

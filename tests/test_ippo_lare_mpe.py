@@ -202,7 +202,7 @@ def test_shipped_answers_are_reference_and_verify(mpe, scenario, backend):
         warnings.simplefilter("error")  # the shipped prompts match the script's prompts exactly
         source, factor_num, info = mpe.design_latent_reward(mpe.Args(scenario=scenario), scn, obs[0].numpy(), lambda m: None)
     assert info == {"retries": 0, "candidates": 5} and factor_num == 8
-    z = mpe.make_encoder(source)(obs)
+    z = mpe.make_encoder(source, factor_num)(obs)
     assert z.shape == (3, scn["n_agents"], 8) and torch.isfinite(z).all()
 
 

@@ -1,4 +1,8 @@
-"""The safe runner refuses or contains hostile and broken LLM code, and runs real LLM answers unchanged."""
+"""The safe runner refuses or contains hostile and broken LLM code, and runs real LLM answers unchanged.
+
+Every snippet here goes through `compile_llm_function` as the scripts use it. The first wall (the allow-list) refuses
+most of them; `tests/test_sandbox.py` shows that the second wall (the worker's seccomp filter) holds without it.
+"""
 
 import math
 import textwrap
@@ -14,29 +18,78 @@ def _float_tensor_of_batch(value):
     check_tensor(value, "reward", shape=(4,))
 
 
+MATCH_ESCAPE = """
+import torch
+def f(x):
+    match torch.no_grad():
+        case object(__reduce_ex__=r):
+            return r
+    return x.sum(-1)
+"""
+
 # (id, source of a function `f(x)` (x: float tensor (4, 3)), expected error, text the message must contain)
 HOSTILE = [
+    # The reported escape and its relatives: syntax outside the allow-list.
+    ("match_class_pattern", MATCH_ESCAPE, LLMCodeRefused, "`match` statements"),
+    ("match_capture", "def f(x):\n    match x:\n        case y:\n            return y.sum(-1)", LLMCodeRefused, "`match`"),
+    ("except_as_private", "def f(x):\n    try:\n        return x.sum(-1)\n    except Exception as _e:\n        return x",
+     LLMCodeRefused, "`_e`"),
+    ("walrus_private", "def f(x):\n    (_y := x)\n    return x.sum(-1)", LLMCodeRefused, "`_y`"),
+    ("keyword_private", "import torch\ndef f(x):\n    return torch.sum(x, _dim=1)", LLMCodeRefused, "`_dim`"),
+    ("class_definition", "class A:\n    pass\ndef f(x):\n    return x", LLMCodeRefused, "class definitions"),
+    ("global_statement", "def f(x):\n    global y\n    y = 1\n    return x", LLMCodeRefused, "`global`"),
+    ("nonlocal_statement", "def f(x):\n    y = 1\n    def g():\n        nonlocal y\n    return x", LLMCodeRefused, "`nonlocal`"),
+    ("async_def", "async def f(x):\n    return x", LLMCodeRefused, "`async def`"),
+    ("yield", "def f(x):\n    yield x", LLMCodeRefused, "`yield`"),
+    ("yield_from", "def f(x):\n    yield from [x]", LLMCodeRefused, "`yield from`"),
+    ("except_star", "def f(x):\n    try:\n        pass\n    except* ValueError:\n        pass\n    return x", LLMCodeRefused,
+     "`except*`"),
+    ("other_decorator", "import torch\n@torch.no_grad()\ndef f(x):\n    return x", LLMCodeRefused, "decorators are not allowed"),
+    ("top_level_call", "import torch\nX = torch.zeros(3)\ndef f(x):\n    return x", LLMCodeRefused, "top-level"),
+    ("top_level_statement", "for i in range(3):\n    pass\ndef f(x):\n    return x", LLMCodeRefused, "top level"),
+    ("deep_nesting", "def f(x):\n    return " + "(" * 50 + "x" + ")" * 50 + ".sum(-1)", None, None),
+    ("deeply_nested_expression", "def f(x):\n    return " + "-" * 50000 + "x", LLMCodeRefused, "nested too deeply"),
+    ("syntax_error", "def f(x)\n    return x", LLMCodeRefused, "syntax error on line 1"),
+    ("missing_entry", "def g(x):\n    return x", LLMCodeRefused, "top-level function `f`; functions found: g"),
+    ("not_a_string", None, LLMCodeRefused, "source text"),
+    ("default_argument_call", "import torch\ndef f(x, y=torch.zeros(3)):\n    return x.sum(-1)", LLMCodeRefused, "default values"),
+    ("annotation_never_runs", "import torch\ndef f(x: torch.zeros(10**12)) -> torch.ones(10**12):\n    return x.sum(-1)", None, None),
+    ("string_of_a_tensor", "def f(x):\n    s = str(x) + f'{x}' + str(x.numpy())\n    return x.sum(-1)", None, None),
+    # Modules and names.
     ("import_os", "import os\ndef f(x):\n    return os.system('touch pwned')", LLMCodeRefused, "module 'os' is not allowed"),
     ("from_os_import", "from os import system\ndef f(x):\n    return x", LLMCodeRefused, "module 'os'"),
     ("import_in_function", "def f(x):\n    import subprocess\n    return x", LLMCodeRefused, "'subprocess'"),
+    ("relative_import", "from . import secrets\ndef f(x):\n    return x", LLMCodeRefused, "not allowed"),
     ("import_torch_utils", "import torch.utils\ndef f(x):\n    return x", LLMCodeRefused, "'torch.utils'"),
     ("from_torch_import_load", "from torch import load\ndef f(x):\n    return x", LLMCodeRefused, "'load' from 'torch'"),
+    ("import_star", "from torch import *\ndef f(x):\n    return x", LLMCodeRefused, "`import *`"),
     ("dunder_import", "def f(x):\n    return __import__('os').system('touch pwned')", LLMCodeRefused, "__import__"),
+    ("dunder_builtins", "def f(x):\n    return __builtins__", LLMCodeRefused, "`__builtins__`"),
     ("eval", "def f(x):\n    return eval('1+1')", LLMCodeRefused, "`eval` is not allowed"),
     ("exec", "def f(x):\n    exec('import os')\n    return x", LLMCodeRefused, "`exec`"),
     ("compile", "def f(x):\n    return compile('1', 'a', 'eval')", LLMCodeRefused, "`compile`"),
     ("open_write", "def f(x):\n    open('pwned.txt', 'w').write('x')\n    return x", LLMCodeRefused, "`open`"),
     ("getattr", "def f(x):\n    return getattr(x, 'tofile')", LLMCodeRefused, "`getattr`"),
+    ("type_call", "def f(x):\n    return type(x)", LLMCodeRefused, "`type`"),
+    ("object_name", "def f(x):\n    return object", LLMCodeRefused, "`object`"),
     ("globals", "def f(x):\n    return globals()", LLMCodeRefused, "`globals`"),
     ("vars", "def f(x):\n    return vars()", LLMCodeRefused, "`vars`"),
     ("breakpoint", "def f(x):\n    breakpoint()\n    return x", LLMCodeRefused, "`breakpoint`"),
-    ("input", "def f(x):\n    return input()", LLMCodeRefused, "`input`"),
+    ("raise_system_exit", "def f(x):\n    raise SystemExit(0)", LLMCodeRefused, "`SystemExit`"),
+    ("private_name", "def f(x):\n    _hidden = 1\n    return x", LLMCodeRefused, "`_hidden`"),
+    # Attributes: only listed names, and at run time only those of the object's kind.
     ("subclasses_walk", "def f(x):\n    return ().__class__.__bases__[0].__subclasses__()", LLMCodeRefused, "`.__class__`"),
+    ("reduce_ex", "import torch\ndef f(x):\n    return torch.no_grad().__reduce_ex__(2)", LLMCodeRefused, "`.__reduce_ex__`"),
+    ("print_self", "def f(x):\n    return print.__self__", LLMCodeRefused, "`.__self__`"),
+    ("function_globals", "def f(x):\n    return f.__globals__", LLMCodeRefused, "`.__globals__`"),
+    ("fstring_dunder", "def f(x):\n    return f'{x.__class__}'", LLMCodeRefused, "`.__class__`"),
+    ("format_walk", "def f(x):\n    return '{0.__class__}'.format(x)", LLMCodeRefused, "`.format`"),
     ("torch_load", "import torch\ndef f(x):\n    return torch.load('w.pt')", LLMCodeRefused, "`.load`"),
     ("torch_save", "import torch\ndef f(x):\n    torch.save(x, 'pwned.pt')\n    return x", LLMCodeRefused, "`.save`"),
     ("torch_hub", "import torch\ndef f(x):\n    return torch.hub.load('a', 'b')", LLMCodeRefused, "`.hub`"),
     ("torch_from_file", "import torch\ndef f(x):\n    return torch.from_file('pwned', True, 8)", LLMCodeRefused, "`.from_file`"),
     ("torch_utils", "import torch\ndef f(x):\n    return torch.utils.data", LLMCodeRefused, "`.utils`"),
+    ("torch_ops", "import torch\ndef f(x):\n    return torch.ops.aten", LLMCodeRefused, "`.ops`"),
     ("numpy_load", "import numpy as np\ndef f(x):\n    return np.load('a.npy')", LLMCodeRefused, "`.load`"),
     ("numpy_fromfile", "import numpy as np\ndef f(x):\n    return np.fromfile('a.bin')", LLMCodeRefused, "`.fromfile`"),
     ("numpy_memmap", "import numpy as np\ndef f(x):\n    return np.memmap('pwned.dat', mode='w+', shape=(3,))", LLMCodeRefused, "`.memmap`"),
@@ -44,48 +97,72 @@ HOSTILE = [
     ("numpy_random_seed", "import numpy as np\ndef f(x):\n    np.random.seed(0)\n    return x", LLMCodeRefused, "`.random`"),
     ("tofile", "def f(x):\n    x.numpy().tofile('pwned.bin')\n    return x", LLMCodeRefused, "`.tofile`"),
     ("pickle_dump", "def f(x):\n    x.numpy().dump('pwned.pkl')\n    return x", LLMCodeRefused, "`.dump`"),
-    ("format_walk", "def f(x):\n    return '{0.__class__}'.format(x)", LLMCodeRefused, "`.format`"),
+    ("ndarray_base", "def f(x):\n    return x.numpy().base", LLMCodeRefused, "`.base`"),
+    ("ndarray_ctypes", "def f(x):\n    return x.numpy().ctypes", LLMCodeRefused, "`.ctypes`"),
     ("gi_frame_walk", "def f(x):\n    g = (i for i in range(3))\n    return g.gi_frame.f_back.f_globals", LLMCodeRefused, "`.gi_frame`"),
     ("as_strided", "def f(x):\n    return x.as_strided((100000,), (1,))", LLMCodeRefused, "`.as_strided`"),
+    ("untyped_storage", "def f(x):\n    return x.untyped_storage()", LLMCodeRefused, "`.untyped_storage`"),
     ("set_storage", "import torch\ndef f(x):\n    return x.set_(torch.zeros(1))", LLMCodeRefused, "`.set_`"),
-    ("data_alias", "def f(x):\n    x.data.add_(1)\n    return x", LLMCodeRefused, "`.data`"),
+    ("data_ptr", "def f(x):\n    return x.data_ptr()", LLMCodeRefused, "`.data_ptr`"),
+    ("register_hook", "def f(x):\n    return x.register_hook(print)", LLMCodeRefused, "`.register_hook`"),
     ("manual_seed", "import torch\ndef f(x):\n    torch.manual_seed(0)\n    return x", LLMCodeRefused, "`.manual_seed`"),
-    ("alias_proxy", "import torch\ndef f(x):\n    t = torch\n    return t.get_rng_state()", LLMCodeFailed, "torch.get_rng_state` is not allowed"),
-    ("numpy_lib_proxy", "import numpy\ndef f(x):\n    return numpy.lib", LLMCodeFailed, "numpy.lib` is not allowed"),
+    ("set_num_threads", "import torch\ndef f(x):\n    torch.set_num_threads(64)\n    return x", LLMCodeRefused, "`.set_num_threads`"),
     ("attribute_assignment", "import torch\ndef f(x):\n    torch.zeros = None\n    return x", LLMCodeRefused, "assigning to or deleting"),
-    ("private_name", "def f(x):\n    _hidden = 1\n    return x", LLMCodeRefused, "`_hidden`"),
-    ("raise_system_exit", "def f(x):\n    raise SystemExit(0)", LLMCodeRefused, "`SystemExit`"),
-    ("class_definition", "class A:\n    pass\ndef f(x):\n    return x", LLMCodeRefused, "class definitions"),
-    ("global_statement", "def f(x):\n    global y\n    y = 1\n    return x", LLMCodeRefused, "`global`"),
-    ("async_def", "async def f(x):\n    return x", LLMCodeRefused, "`async def`"),
-    ("yield", "def f(x):\n    yield x", LLMCodeRefused, "`yield`"),
-    ("other_decorator", "import torch\n@torch.no_grad()\ndef f(x):\n    return x", LLMCodeRefused, "decorators are not allowed"),
-    ("top_level_call", "import torch\nX = torch.zeros(3)\ndef f(x):\n    return x", LLMCodeRefused, "top-level"),
-    ("bare_except", "def f(x):\n    try:\n        return x\n    except:\n        return x", LLMCodeRefused, "bare `except:`"),
-    ("finally_loop", "def f(x):\n    try:\n        return x\n    finally:\n        pass", LLMCodeRefused, "`finally`"),
+    ("attribute_delete", "import torch\ndef f(x):\n    del torch.zeros\n    return x", LLMCodeRefused, "assigning to or deleting"),
+    ("alias_proxy_unlisted", "import torch\ndef f(x):\n    t = torch\n    return t.get_rng_state()", LLMCodeRefused, "`.get_rng_state`"),
+    ("kind_mismatch_module", "import torch\ndef f(x):\n    return torch.numpy", LLMCodeFailed, "`.numpy` of a module torch"),
+    ("kind_mismatch_function", "import torch\ndef f(x):\n    return torch.sqrt.real", LLMCodeFailed, "`.real` of a builtin_function"),
+    ("kind_mismatch_context", "import torch\ndef f(x):\n    return torch.no_grad().values", LLMCodeFailed, "`.values` of a no_grad"),
+    ("kind_mismatch_result", "def f(x):\n    return x.max(dim=0).numpy()", LLMCodeFailed, "`.numpy` of a named result"),
+    ("kind_mismatch_exception", "def f(x):\n    try:\n        1 / 0\n    except ZeroDivisionError as e:\n        return e.real",
+     LLMCodeFailed, "`.real` of a ZeroDivisionError"),
+    # Object arrays: their memory read as integers would be pointers (the reviewed escape after `match`).
+    ("ndarray_over_a_buffer", "import numpy as np\ndef f(x):\n    a = np.array([x, None], dtype='O')\n"
+     "    return np.ndarray((2,), dtype='i8', buffer=a)", LLMCodeFailed, "np.ndarray(...) is not allowed"),
+    ("dtype_constructor", "import numpy as np\ndef f(x):\n    return np.dtype('O')", LLMCodeFailed, "np.dtype(...) is not allowed"),
+    ("object_array_methods", "import numpy as np\ndef f(x):\n    return np.array([len, print]).tolist()", LLMCodeFailed,
+     "dtype=object"),
+    ("isinstance_still_works", "import numpy as np\ndef f(x):\n    return x.sum(-1) + float(isinstance(x.numpy(), np.ndarray)) - 1",
+     None, None),
+    # Resources: time and memory, also in single C-level calls and augmented assignments.
+    ("infinite_loop", "def f(x):\n    while True:\n        pass", LLMCodeFailed, "time limit"),
+    ("loop_swallows_errors", "def f(x):\n    while True:\n        try:\n            y = 1\n        except:\n            pass",
+     LLMCodeFailed, "time limit"),
+    ("finally_loop", "def f(x):\n    try:\n        while True:\n            pass\n    finally:\n        return x.sum(-1)",
+     LLMCodeFailed, "time limit"),
     ("huge_power", "def f(x):\n    return 10**10**10", LLMCodeRefused, "nested powers"),
     ("huge_exponent", "def f(x):\n    return 7**123456789", LLMCodeRefused, "too large"),
-    ("syntax_error", "def f(x)\n    return x", LLMCodeRefused, "syntax error on line 1"),
-    ("missing_entry", "def g(x):\n    return x", LLMCodeRefused, "top-level function `f`; functions found: g"),
-    ("infinite_loop", "def f(x):\n    while True:\n        pass", LLMCodeFailed, "time limit"),
-    ("loop_swallows_timeout", "def f(x):\n    while True:\n        try:\n            y = 1\n        except Exception:\n            pass",
-     LLMCodeFailed, "time limit"),
-    ("huge_range", "def f(x):\n    return sum(range(10**12))", LLMCodeFailed, "range() is limited"),
-    ("runtime_power", "def f(x):\n    n = 10\n    m = n ** 9\n    return 7 ** m", LLMCodeFailed, "too large"),
-    ("huge_list", "def f(x):\n    n = 10\n    return [0] * n ** 9", LLMCodeFailed, "repetition is limited"),
-    ("factorial", "import math\ndef f(x):\n    return math.factorial(10**8)", LLMCodeFailed, "math.factorial is limited"),
-    ("iter_sentinel", "def f(x):\n    return sum(iter(int, 1))", LLMCodeFailed, "TypeError"),
+    ("runtime_power", "def f(x):\n    n = 10\n    m = n ** 9\n    return 7 ** m", LLMCodeFailed, "time limit"),
+    ("augmented_power", "def f(x):\n    n = 7\n    n **= 10 ** 9\n    return x.sum(-1)", LLMCodeFailed, "time limit"),
+    ("augmented_shift", "def f(x):\n    n = 1\n    n <<= 30000000000\n    return x.sum(-1)", LLMCodeFailed, "memory"),
+    ("augmented_repeat", "def f(x):\n    s = [0]\n    s *= 3 * 10**8\n    return x.sum(-1)", LLMCodeFailed, "memory"),
+    ("huge_list", "def f(x):\n    n = 10\n    return [0] * n ** 9", LLMCodeFailed, "memory"),
+    ("huge_string", "def f(x):\n    return 'a' * (4 * 10**9)", LLMCodeFailed, "memory"),
+    ("huge_tensor", "import torch\ndef f(x):\n    return torch.ones(10**6, 10**4).sum(-1)", LLMCodeFailed, "memory"),
+    ("sum_of_lists", "def f(x):\n    rows = [[0] * 1000 for i in range(100000)]\n    return sum(rows, [])", LLMCodeFailed, ""),
+    ("prod_of_range", "import math\ndef f(x):\n    return math.prod(range(1, 300000))", LLMCodeFailed, "time limit"),
+    ("factorial", "import math\ndef f(x):\n    return math.factorial(10**8)", LLMCodeFailed, "time limit"),
+    ("chained_matmul", "import torch\ndef f(x):\n    a = torch.ones(6000, 6000)\n    for i in range(50):\n        a = a @ a\n"
+     "    return x.sum(-1)", LLMCodeFailed, "time limit"),
+    ("extend_self", "def f(x):\n    s = [1]\n    s.extend(iter(s))\n    return x.sum(-1)", LLMCodeFailed, ""),
+    ("iter_sentinel", "def f(x):\n    return sum(iter(int, 1))", LLMCodeFailed, "time limit"),
+    ("huge_range", "def f(x):\n    return sum(range(10**12))", LLMCodeFailed, "time limit"),
     ("recursion", "def f(x):\n    return f(x)", LLMCodeFailed, "RecursionError"),
     ("zero_division", "def f(x):\n    a = 1\n    b = 0\n    return a / b", LLMCodeFailed, "line 4, in f: return a / b"),
+    # Outputs: checked on every call.
     ("nan_output", "import torch\ndef f(x):\n    return torch.full((4,), float('nan'))", LLMCodeFailed, "NaN or infinite"),
+    ("inf_output", "import torch\ndef f(x):\n    return torch.full((4,), float('inf'))", LLMCodeFailed, "NaN or infinite"),
+    ("huge_output", "import torch\ndef f(x):\n    return torch.full((4,), 1e30)", LLMCodeFailed, "above the limit"),
     ("wrong_shape", "import torch\ndef f(x):\n    return torch.zeros(4, 2)", LLMCodeFailed, "must have shape (4)"),
     ("non_tensor_output", "def f(x):\n    return [1.0, 2.0]", LLMCodeFailed, "must be a torch.Tensor"),
     ("integer_output", "import torch\ndef f(x):\n    return torch.zeros(4, dtype=torch.int64)", LLMCodeFailed, "floating-point"),
-    ("inplace_augmented", "def f(x):\n    x += 1\n    return x.sum(-1)", LLMCodeFailed, "modified its input x in place"),
-    ("inplace_index", "def f(x):\n    x[:, 0] = 0\n    return x.sum(-1)", LLMCodeFailed, "modified its input x"),
-    ("inplace_method", "def f(x):\n    x.add_(1)\n    return x.sum(-1)", LLMCodeFailed, "modified its input x"),
-    ("inplace_view", "def f(x):\n    v = x[0]\n    v.mul_(2)\n    return x.sum(-1)", LLMCodeFailed, "modified its input x"),
-    ("inplace_through_numpy", "def f(x):\n    a = x.numpy()\n    a[0, 0] = 5.0\n    return x.sum(-1)", LLMCodeFailed, "modified its input x"),
+    ("function_output", "def f(x):\n    return f", LLMCodeFailed, "cannot be"),
+    ("int_beyond_64_bits", "def f(x):\n    return 2**63", LLMCodeFailed, "beyond 64 bits"),
+    ("int64_min_magnitude", "import torch\ndef f(x):\n    return torch.tensor([-2**63] * 4)", LLMCodeFailed, "above the limit"),
+    ("module_output", "import torch\ndef f(x):\n    return torch", LLMCodeFailed, "cannot be"),
+    ("object_array_output", "import numpy as np\ndef f(x):\n    return np.array([x], dtype=np.ndarray)", LLMCodeFailed, ""),
+    ("deep_output", "def f(x):\n    y = x.sum(-1)\n    for i in range(100):\n        y = [y]\n    return y", LLMCodeFailed, ""),
+    ("giant_string_output", "def f(x):\n    return 'a' * 10**7", LLMCodeFailed, ""),
 ]
 
 
@@ -93,8 +170,12 @@ HOSTILE = [
 def test_hostile_code_is_refused_or_contained(source, expected, text, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # any file a snippet managed to write would land here
     x = torch.ones(4, 3)
+    if expected is None:  # legitimate, if odd: must simply work
+        function = compile_llm_function(source, "f", time_limit_s=0.5)
+        assert torch.equal(function(x), torch.full((4,), 3.0))
+        return
     with pytest.raises(expected) as caught:
-        function = compile_llm_function(source, "f", time_limit_s=0.2, validate=_float_tensor_of_batch)
+        function = compile_llm_function(source, "f", time_limit_s=0.5, memory_limit_mb=512, validate=_float_tensor_of_batch)
         function(x)
     assert text in str(caught.value), str(caught.value)
     assert list(tmp_path.iterdir()) == [], "hostile code created a file"
@@ -102,7 +183,7 @@ def test_hostile_code_is_refused_or_contained(source, expected, text, tmp_path, 
 
 
 def test_enough_distinct_hostile_snippets():
-    assert len({source for _, source, _, _ in HOSTILE}) >= 30
+    assert len({source for _, source, _, _ in HOSTILE}) >= 60
 
 
 def test_refusal_lists_every_problem_with_its_line():
@@ -115,46 +196,66 @@ def test_refusal_lists_every_problem_with_its_line():
     assert "line 5:" in message and "`.load`" in message
 
 
-def test_mutation_is_caught_after_the_checked_calls():
-    function = compile_llm_function("def f(state):\n    state['pos'] += 1\n    return state['pos']", "f", checked_calls=1)
-    pos = torch.zeros(3)
-    with pytest.raises(LLMCodeFailed, match=r"modified its input state\['pos'\]"):
-        function({"pos": pos})
-    assert torch.equal(pos, torch.zeros(3)), "checked calls must work on clones"
-    with pytest.raises(LLMCodeFailed, match="in place"):
-        function({"pos": pos})  # untraced call on the real tensor: detected by its version counter
+@pytest.mark.parametrize("body", ["x += 1", "x[:, 0] = 0", "x.add_(1)", "v = x[0]\n    v.mul_(2)", "a = x.numpy()\n    a[0, 0] = 5.0",
+                                  "x.requires_grad_()", "state['pos'].zero_()"])
+def test_inputs_never_change(body):
+    source = f"def f(x, state):\n    {body}\n    return x.sum(-1)"
+    function = compile_llm_function(source, "f")
+    x, pos = torch.ones(4, 3), torch.ones(3)
+    for _ in range(5):  # every call is the same: there is no later, unwatched call
+        function(x, {"pos": pos})
+    assert torch.equal(x, torch.ones(4, 3)) and torch.equal(pos, torch.ones(3))
+    assert not x.requires_grad and x.grad_fn is None
 
 
-@pytest.mark.parametrize("by_keyword", [False, True])
-def test_mutation_of_plain_tensor_arguments_is_caught_untraced(by_keyword):
-    function = compile_llm_function("def f(a, x):\n    x.mul_(2)\n    return a", "f", checked_calls=0)
-    a, x = torch.ones(2), torch.ones(2)
-    with pytest.raises(LLMCodeFailed, match="modified its input x in place"):
-        function(a=a, x=x) if by_keyword else function(a, x)
-
-
-def test_numpy_inputs_are_read_only():
-    function = compile_llm_function("def f(obs):\n    obs[:, 0] = 0\n    return obs", "f", checked_calls=1)
+def test_numpy_inputs_are_copies():
+    function = compile_llm_function("def f(obs):\n    obs[:, 0] = 0\n    return obs", "f")
     obs = np.ones((2, 3))
-    for _ in range(2):  # checked call (copy) and untraced call (read-only view)
-        with pytest.raises(LLMCodeFailed, match="read-only"):
-            function(obs)
+    assert (function(obs)[:, 0] == 0).all()
     assert (obs == 1).all()
 
 
-def test_timeout_inside_no_grad_restores_grad_mode():
+def test_outputs_are_fresh_tensors_without_history():
+    function = compile_llm_function("def f(x):\n    return x", "f")
+    x = torch.ones(3, requires_grad=True)
+    out = function(x)
+    assert out.grad_fn is None and not out.requires_grad
+    out.add_(1)
+    assert torch.equal(x.detach(), torch.ones(3))
+
+
+def test_calls_cannot_tell_each_other_apart():
+    """Code that counts its calls and misbehaves later is caught on the call where it misbehaves."""
+    source = "import torch\nCALLS = []\ndef f(x):\n    CALLS.append(1)\n    if len(CALLS) > 3:\n        return x.sum(-1) * 1e30\n    return x.sum(-1)"
+    function = compile_llm_function(source, "f")
+    for _ in range(3):
+        function(torch.ones(4, 3))
+    with pytest.raises(LLMCodeFailed, match="above the limit"):
+        function(torch.ones(4, 3))
+
+
+def test_a_worker_that_timed_out_is_replaced_on_the_next_call():
+    source = "def f(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total"
+    function = compile_llm_function(source, "f", time_limit_s=0.5)
+    with pytest.raises(LLMCodeFailed, match="time limit"):
+        function(10**10)
+    assert [function(10) for _ in range(3)] == [45] * 3
+    assert function.calls == 4
+
+
+def test_timeout_inside_no_grad_leaves_the_caller_grad_mode_alone():
     source = "import torch\ndef f(x):\n    with torch.no_grad():\n        while True:\n            x = x + 1\n"
-    function = compile_llm_function(source, "f", time_limit_s=0.2)
+    function = compile_llm_function(source, "f", time_limit_s=0.3)
     with pytest.raises(LLMCodeFailed, match="time limit"):
         function(torch.ones(2))
     assert torch.is_grad_enabled()
 
 
-def test_timeout_only_in_checked_calls_then_fast_path():
-    function = compile_llm_function("def f(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total",
-                                    "f", checked_calls=2, time_limit_s=5.0)
-    assert [function(10) for _ in range(4)] == [45] * 4
-    assert function.calls == 4
+def test_max_abs_is_configurable():
+    source = "def f(x):\n    return x * 1e7"
+    with pytest.raises(LLMCodeFailed, match="above the limit of 1e\\+06"):
+        compile_llm_function(source, "f")(torch.ones(2))
+    assert float(compile_llm_function(source, "f", max_abs=None)(torch.ones(2)).max()) == 1e7
 
 
 # ------------------------------------------------------------------------------------------------
@@ -379,5 +480,5 @@ def test_library_functions_are_callable_by_name_and_stay_trusted():
 def test_torch_math_and_numpy_are_usable_without_import_but_only_as_proxies():
     fn = compile_llm_function("def f(x):\n    return torch.sqrt(x) + math.pi + float(np.pi)\n", "f")
     assert torch.allclose(fn(torch.tensor([4.0])), torch.tensor([2.0 + 2 * math.pi]))
-    with pytest.raises(LLMCodeFailed, match="get_rng_state"):  # the pre-bound name is the proxy, not the module
-        compile_llm_function("def f(x):\n    t = torch\n    return t.get_rng_state()\n", "f")(torch.zeros(1))
+    with pytest.raises(LLMCodeFailed, match="`.numpy` of a module torch"):  # the pre-bound name is the proxy
+        compile_llm_function("def f(x):\n    t = torch\n    return t.numpy\n", "f")(torch.zeros(1))

@@ -15,6 +15,8 @@ import torch
 from gymnasium.utils.env_checker import check_env
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
 
+from llmcode.errors import LLMCodeFailed
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "td3_lare_mujoco.py"
 ENVS = ["Reacher-v5", "HalfCheetah-v5", "Walker2d-v5", "HumanoidStandup-v5"]
@@ -203,7 +205,7 @@ def test_self_verification_feeds_errors_back(lare, tmp_path, monkeypatch):
     assert fix1[-2]["role"] == "assistant" and "(2, 1)" in fix1[-1]["content"] and "shape (2,)" in fix1[-1]["content"]
 
     args.llm_max_retries = 1  # the same answers with one retry only: no valid function
-    with warnings.catch_warnings(), pytest.raises(RuntimeError, match="no valid evaluation_func"):
+    with warnings.catch_warnings(), pytest.raises(LLMCodeFailed, match="no valid evaluation_func"):
         warnings.simplefilter("ignore")
         lare.design_latent_reward(args, env, lambda msg: None)
 
@@ -220,7 +222,7 @@ def test_shipped_answers_are_reference_and_verify(lare, env_id):
         source, factor_num, info = lare.design_latent_reward(args, env, lambda msg: None)
     assert info == {"retries": 0, "candidates": 5} and factor_num >= 4
     obs = np.stack([env.reset(seed=i)[0] for i in range(8)]).astype(np.float32)
-    z = lare.make_encoder(source, obs.shape[1])(obs, np.stack([env.action_space.sample() for _ in range(8)]))
+    z = lare.make_encoder(source, factor_num)(obs, np.stack([env.action_space.sample() for _ in range(8)]))
     assert z.shape == (8, factor_num) and np.isfinite(z).all()
 
 
