@@ -8,7 +8,6 @@
 import json
 import multiprocessing as mp
 import os
-import platform
 import queue
 import random
 import re
@@ -28,6 +27,8 @@ import torch.optim as optim
 import tyro
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
+
+from runkit import check_counts, cpu_model, save_atomic, usage_error, write_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -651,9 +652,7 @@ class Annotator:
             out = {"label_format": "1 = FOO (helpful), 0 = BAR; preference = P(first message preferred)",
                    "entries": old, "labels": {m: e["label"] for m, e in old.items()}, "preferences": prefs}
             self.record_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.record_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            tmp.replace(self.record_file)
+            write_json(self.record_file, out)
 
     def close(self, wait_s=2.0):
         """Stop asking. Requests in flight are given `wait_s`, not waited for (their threads are daemons, so they
@@ -981,16 +980,6 @@ def learner_update(agent, optimizer, batch, rewards, discounts, args):
             "losses/vtrace_target_mean": vs.mean().item()}
 
 
-def cpu_model():
-    """The CPU's model name, recorded per run: runs of one seed can differ across kinds of CPU (matrix kernels round
-    differently), besides the asynchrony that already keeps APPO runs from repeating exactly."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def label_files(args: Args):
@@ -1003,7 +992,22 @@ def label_files(args: Args):
     return ("llm_outputs/oni/reference_labels.json",) if args.llm_mode == "cached" else ()
 
 
+def check_args(args: Args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
+    check_counts(total_timesteps=args.total_timesteps, envs_per_worker=args.envs_per_worker, rollout=args.rollout,
+                 batch_size=args.batch_size, hidden_size=args.hidden_size, crop_size=args.crop_size,
+                 max_episode_steps=args.max_episode_steps, checkpoint_frequency=args.checkpoint_frequency,
+                 classifier_batch_size=args.classifier_batch_size, llm_batch_size=args.llm_batch_size,
+                 llm_max_pending=args.llm_max_pending, llm_concurrency=args.llm_concurrency)
+    if args.num_workers < 0 or args.num_buffers < 0 or args.torch_threads < 0:
+        usage_error("--num-workers, --num-buffers and --torch-threads must be 0 (automatic) or more")
+    if args.batch_size % (args.rollout * args.envs_per_worker):
+        usage_error(f"--batch-size ({args.batch_size}) must be a multiple of --rollout x --envs-per-worker "
+                    f"({args.rollout * args.envs_per_worker})")
+
+
 def main(args: Args):
+    check_args(args)
     if args.num_workers <= 0:
         args.num_workers = os.cpu_count() or 1
     per_slot = args.rollout * args.envs_per_worker
@@ -1082,11 +1086,9 @@ def main(args: Args):
 
     def save_checkpoint():
         path = run_dir / f"{args.exp_name}.cleanrl_model"
-        tmp = path.with_suffix(".tmp")
-        torch.save({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
+        save_atomic({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
                     "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
-                    "version": learner_version, "episodes": episodes, "cpus": cpus, "args": asdict(args)}, tmp)
-        os.replace(tmp, path)  # atomic: an interrupted save leaves the previous checkpoint intact
+                    "version": learner_version, "episodes": episodes, "cpus": cpus, "args": asdict(args)}, path)
         return path
 
     error = None

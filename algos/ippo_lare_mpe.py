@@ -7,7 +7,6 @@
 # Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
 import json
 import os
-import platform
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
+from runkit import check_choice, check_counts, cpu_model, save_atomic, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -693,16 +693,6 @@ def make_encoder(source, factor_num):
     return encode
 
 
-def cpu_model():
-    """The CPU's model name. Recorded per run because the same seed gives bit-identical CPU runs on one kind of CPU
-    but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def rollout(agent, envs, length, device, greedy=False):
@@ -720,9 +710,23 @@ def rollout(agent, envs, length, device, greedy=False):
     return {k: torch.stack(v) for k, v in buf.items()}
 
 
+def check_args(args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
+    check_counts(total_timesteps=args.total_timesteps, num_envs=args.num_envs, episode_length=args.episode_length,
+                 num_minibatches=args.num_minibatches, update_epochs=args.update_epochs, hidden_size=args.hidden_size,
+                 eval_frequency=args.eval_frequency, eval_episodes=args.eval_episodes,
+                 checkpoint_frequency=args.checkpoint_frequency, reward_frequency=args.reward_frequency,
+                 reward_gradient_steps=args.reward_gradient_steps, reward_batch_episodes=args.reward_batch_episodes,
+                 reward_buffer_episodes=args.reward_buffer_episodes, reward_hidden=args.reward_hidden,
+                 reward_layers=args.reward_layers, llm_samples=args.llm_samples)
+    check_choice("--scenario", args.scenario, SCENARIOS)
+    if args.llm_max_retries < 0 or args.torch_threads < 0:
+        usage_error("--llm-max-retries and --torch-threads must be 0 or more")
+
+
 if __name__ == "__main__":
     args = tyro.cli(Args)
-    assert args.scenario in SCENARIOS, f"unknown scenario {args.scenario!r}; choose from {sorted(SCENARIOS)}"
+    check_args(args)
     scn = SCENARIOS[args.scenario]
     # map_location: a checkpoint written on a GPU resumes on a CPU-only machine too (states are moved to `device` below)
     ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
@@ -823,9 +827,7 @@ if __name__ == "__main__":
         if encoder is not None:
             state.update(llm_source=source, llm_factor_num=llm_info["factor_num"], llm_info=llm_info)
         path = run_dir / f"{args.exp_name}.cleanrl_model"
-        tmp = path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # atomic: an interrupted save leaves the previous checkpoint intact
+        save_atomic(state, path)
         return path
 
     def run_eval(update):

@@ -6,7 +6,6 @@
 import json
 import math
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from llmcode.client import LLMClient
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, LLMCodeRefused, check_tensor, compile_llm_function
+from runkit import check_choice, check_counts, cpu_model, usage_error, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = REPO / "prompts" / "eureka"
@@ -501,16 +501,6 @@ def run_jobs(jobs: list[dict], workers: int, on_result) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # The search: ask, train every candidate, reflect on the best, repeat; then evaluate the best reward.
 # ---------------------------------------------------------------------------------------------------------
-def cpu_model():
-    """The CPU's model name. Recorded per search because the same seed gives bit-identical CPU runs on one kind of
-    CPU but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 class SearchState:
@@ -524,9 +514,7 @@ class SearchState:
         self.data["cpus"] = self.data.get("cpus", ["not recorded"]) + [cpu_model()]
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1))
-        os.replace(tmp, self.path)
+        write_json(self.path, self.data)
 
 
 def make_client(args: Args) -> LLMClient:
@@ -694,16 +682,23 @@ if __name__ == "__main__":
         result = run_candidate(json.loads(job_file.read_text()))
         (job_file.parent / "result.json").write_text(json.dumps(result))
         raise SystemExit(0)
-    if args.task not in dexhands.TASKS:
-        raise SystemExit(f"unknown task {args.task!r}; choose one of: {', '.join(dexhands.TASKS)}")
+    check_counts(num_envs=args.num_envs, num_steps=args.num_steps, update_epochs=args.update_epochs,
+                 num_minibatches=args.num_minibatches, candidate_timesteps=args.candidate_timesteps,
+                 eval_timesteps=args.eval_timesteps, reflection_points=args.reflection_points,
+                 parallel_candidates=args.parallel_candidates,
+                 **{f"hidden_sizes[{i}]": h for i, h in enumerate(args.hidden_sizes)})
+    check_choice("--task", args.task, dexhands.TASKS)
+    check_choice("--backend", args.backend, ("auto", "mujoco", "warp"))
     if not (1 <= args.samples < 100 and 1 <= args.iterations < 100):
-        raise SystemExit("--samples and --iterations must be between 1 and 99 (candidate seeds are "
-                         "seed·10000 + 100·iteration + sample, which must not collide)")
+        usage_error("--samples and --iterations must be between 1 and 99 (candidate seeds are "
+                    "seed·10000 + 100·iteration + sample, which must not collide)")
+    if args.eval_seeds < 0 or args.max_retries < 0 or args.threads_per_candidate < 0:
+        usage_error("--eval-seeds, --max-retries and --threads-per-candidate must be 0 or more")
 
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "search_state.json").exists():
-            raise SystemExit(f"--resume {args.resume}: no search_state.json there")
+            usage_error(f"--resume {args.resume}: no search_state.json there")
         # The interrupted search's own settings; only the resume flag is new.
         saved = json.loads((run_dir / "config.json").read_text())
         args = Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), "resume": args.resume})

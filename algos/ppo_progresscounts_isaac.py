@@ -7,7 +7,6 @@ import inspect
 import json
 import math
 import os
-import platform
 import random
 import sys
 import time
@@ -30,6 +29,7 @@ from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
+from runkit import check_choice, check_counts, cpu_model, save_atomic, usage_error
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -394,16 +394,6 @@ def diagonal_gaussian_kl(mu_old, logstd_old, mu_new, logstd_new) -> torch.Tensor
     return kl.sum(-1).mean()
 
 
-def cpu_model():
-    """The CPU's model name. Recorded per run because the same seed gives bit-identical CPU runs on one kind of CPU
-    but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -619,9 +609,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
                      "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state(),
                      "history": history, "cpus": cpus, "ranges": None if discretiser is None else
                      {"lo": lo.tolist(), "hi": hi.tolist(), "directions": list(directions)}}
-            tmp = checkpoint_path.with_suffix(".tmp")
-            torch.save(state, tmp)
-            os.replace(tmp, checkpoint_path)  # atomic: an interrupted save never leaves a broken checkpoint
+            save_atomic(state, checkpoint_path)
 
     writer.close()
     elapsed = time.time() - start_time
@@ -662,13 +650,31 @@ def write_selection(run_dir: Path, summaries: list[dict]) -> dict:
     return summary
 
 
+def check_args(args: Args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
+    check_counts(total_timesteps=args.total_timesteps, num_envs=args.num_envs, num_steps=args.num_steps,
+                 update_epochs=args.update_epochs, num_minibatches=args.num_minibatches, num_bins=args.num_bins,
+                 num_progress_samples=args.num_progress_samples, checkpoint_every=args.checkpoint_every,
+                 simhash_bits=args.simhash_bits, **{f"hidden_sizes[{i}]": h for i, h in enumerate(args.hidden_sizes)})
+    check_choice("--task", args.task, dexhands.TASKS)
+    check_choice("--backend", args.backend, ("auto", "mujoco", "warp"))
+    if args.range_steps < 0:
+        usage_error(f"--range-steps must be 0 (one episode) or more, got {args.range_steps}")
+    if args.num_envs * args.num_steps < args.num_minibatches:
+        usage_error(f"--num-minibatches ({args.num_minibatches}) must not exceed --num-envs x --num-steps")
+    if not 0 <= args.progress_sample < args.num_progress_samples:
+        usage_error(f"--progress-sample must be in 0..{args.num_progress_samples - 1}, got {args.progress_sample}")
+
+
 if __name__ == "__main__":
-    args = fill_runtime_args(tyro.cli(Args))
+    args = tyro.cli(Args)
+    check_args(args)
+    args = fill_runtime_args(args)
     selection_dir = None
     if args.resume:
         checkpoint = Path(args.resume)
         if not checkpoint.is_file():
-            raise SystemExit(f"--resume {args.resume}: no such checkpoint file")
+            usage_error(f"--resume {args.resume}: no such checkpoint file")
         # The interrupted run's own settings (task, reward, progress sample, bins, network ...), so that the counts
         # and weights go on with what made them; only the resume flag, and a longer --total-timesteps, are new.
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["args"]
@@ -678,10 +684,6 @@ if __name__ == "__main__":
         args = fill_runtime_args(Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), **overrides}))
         if saved["select_best"]:  # one sample of a --select-best run: it resumes alone, then the selection is redone
             selection_dir = checkpoint.resolve().parent.parent
-    if args.task not in dexhands.TASKS:
-        raise SystemExit(f"unknown task {args.task!r}; choose one of: {', '.join(dexhands.TASKS)}")
-    if not 0 <= args.progress_sample < args.num_progress_samples:
-        raise SystemExit(f"--progress-sample must be in 0..{args.num_progress_samples - 1}, got {args.progress_sample}")
 
     if args.resume:
         run_dir = Path(args.resume).resolve().parent

@@ -5,7 +5,6 @@
 # Docs: README.md, section "LaRe with TD3 on MuJoCo".
 import json
 import os
-import platform
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
+from runkit import check_counts, cpu_model, save_atomic, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,16 +146,6 @@ def restore_env(env, snapshot):
     env.action_space.np_random.bit_generator.state = snapshot["action_space_rng"]
 
 
-def cpu_model():
-    """The CPU's model name. Recorded per run because on the CPU the same seed gives bit-identical runs on one kind of
-    CPU but not across kinds (matrix kernels round differently), so two records of one seed can differ."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def make_env(env_id, seed, max_episode_steps=None, episodic=True):
@@ -489,8 +479,24 @@ def evaluate(actor, env_id, n, seed, device, max_episode_steps=None):
     return returns, lengths
 
 
+def check_args(args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
+    check_counts(total_timesteps=args.total_timesteps, buffer_size=args.buffer_size, batch_size=args.batch_size,
+                 policy_frequency=args.policy_frequency, eval_frequency=args.eval_frequency,
+                 eval_episodes=args.eval_episodes, checkpoint_frequency=args.checkpoint_frequency, rrd_k=args.rrd_k,
+                 reward_hidden=args.reward_hidden, llm_samples=args.llm_samples)
+    if args.learning_starts < 0 or args.llm_max_retries < 0 or args.torch_threads < 0:
+        usage_error("--learning-starts, --llm-max-retries and --torch-threads must be 0 or more")
+    if args.env_id not in gym.registry:
+        usage_error(f"unknown --env-id {args.env_id!r}; use a Gymnasium MuJoCo id such as HalfCheetah-v5")
+    tasks = sorted(p.name.removesuffix(".task.txt") for p in (REPO_ROOT / args.prompt_dir / "envs").glob("*.task.txt"))
+    if args.reward_model == "lare" and not args.resume and env_name(args.env_id) not in tasks:
+        usage_error(f"LaRe has prompts for {', '.join(f'{t}-v5' for t in tasks)}; not for {args.env_id!r}")
+
+
 if __name__ == "__main__":
     args = tyro.cli(Args)
+    check_args(args)
     ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_dir = Path(args.runs_dir) / run_name
@@ -600,9 +606,7 @@ if __name__ == "__main__":
         if encoder is not None:
             state.update(llm_source=source, llm_factor_num=llm_info["factor_num"], llm_info=llm_info)
         path = run_dir / f"{args.exp_name}.cleanrl_model"
-        tmp = path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # atomic: an interrupted save leaves the previous checkpoint intact
+        save_atomic(state, path)
         return path
 
     # TRY NOT TO MODIFY: start the game

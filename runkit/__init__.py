@@ -1,0 +1,118 @@
+"""Run plumbing shared by the training scripts in `algos/`: what every script needs and none of them teaches.
+
+- `usage_error` / `check_counts` / `check_choice`: one line on stderr and exit code 2 for a bad argument;
+- `cpu_model`: recorded per run, because a seed fixes a CPU run only on one kind of CPU;
+- `save_atomic` / `write_json`: a file is either the old one or the new one, never half written;
+- `announce`: where a run writes and how to watch it;
+- `Stopper`: Ctrl-C asks the training loop to stop at its next safe point, to save and print how to resume;
+- `CheckpointClock`: a checkpoint at least every few minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+CHECKPOINT_EVERY_S = 600.0
+
+
+def usage_error(message: str) -> NoReturn:
+    """A bad argument: one line, exit code 2 (as argparse and tyro do)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def check_counts(**values: int) -> None:
+    """Each `--name value` must be at least 1."""
+    for name, value in values.items():
+        if value < 1:
+            usage_error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def check_choice(flag: str, value: str, choices) -> None:
+    """`--flag value` must be one of `choices` (the message lists them)."""
+    if value not in choices:
+        usage_error(f"unknown {flag.lstrip('-').replace('-', ' ')} {value!r} ({flag}); choose one of: {', '.join(sorted(choices))}")
+
+
+def cpu_model() -> str:
+    """The CPU's model name. Runs of one seed are bit-identical on one kind of CPU but not across kinds (matrix
+    kernels round differently), so each run records the CPU of each of its stretches."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def save_atomic(state: Any, path: Path) -> Path:
+    """`torch.save` through a temporary file and a rename: an interrupted save leaves the previous file intact."""
+    import torch
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(path: Path, data: Any) -> None:
+    """JSON through a temporary file and a rename."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def announce(run_dir: Path) -> None:
+    print(f"writing the run to {run_dir}; watch it with: tensorboard --logdir {Path(run_dir).parent}", flush=True)
+
+
+def resume_hint(command: str) -> None:
+    """After a Ctrl-C: the command that continues the run."""
+    print(f"\nstopped; checkpoint saved. Resume with:\n  {command}", flush=True)
+
+
+class Stopper:
+    """Within `with Stopper() as stop:`, a first Ctrl-C sets `stop.requested` so that the loop can save and leave at
+    its next safe point; a second Ctrl-C interrupts at once (KeyboardInterrupt)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: saving a checkpoint at the end of this iteration (Ctrl-C again to quit at once)",
+              file=sys.stderr, flush=True)
+
+    def __enter__(self) -> Stopper:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+class CheckpointClock:
+    """`due()` is true once `every_s` seconds have passed since the last time it was true (or since the start)."""
+
+    def __init__(self, every_s: float = CHECKPOINT_EVERY_S):
+        self.every_s = every_s
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        if time.monotonic() - self.last >= self.every_s:
+            self.last = time.monotonic()
+            return True
+        return False
