@@ -28,7 +28,7 @@ import tyro
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from runkit import check_counts, cpu_model, save_atomic, usage_error, write_json
+from runkit import CheckpointClock, announce, check_counts, cpu_model, save_atomic, stopped, usage_error, write_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,10 +51,11 @@ class Args:
     """the wandb's project name"""
     wandb_entity: str | None = None
     """the entity (team) of wandb's project"""
-    save_model: bool = False
-    """whether to save a checkpoint (policy, optimiser, labels, classifier and its data) into the run folder"""
+    save_model: bool = True
+    """save a checkpoint (policy, optimiser, labels, classifier and its data) into the run folder every
+    `checkpoint_frequency` env steps, at least every 10 minutes, and at the end (Ctrl-C always saves one)"""
     checkpoint_frequency: int = 1_000_000
-    """with --save-model, also checkpoint every this many env steps (the last checkpoint is always written)"""
+    """with --save-model, checkpoint every this many env steps"""
     resume: str | None = None
     """path of a checkpoint written by --save-model to continue training from"""
     runs_dir: str = "runs"
@@ -1021,6 +1022,8 @@ def main(args: Args):
     setting = args.task if ext_coeff != 0 else args.task.replace("Score", "RewardFree")
     run_name = f"{setting}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_dir = Path(args.runs_dir) / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    announce(run_dir)
     if args.track:
         import wandb
 
@@ -1080,7 +1083,7 @@ def main(args: Args):
     returns_window, lag_window = deque(maxlen=100), deque(maxlen=100)
     summary = {"episodic_returns": [], "history": []}
     success_window, depth_window = deque(maxlen=100), deque(maxlen=100)
-    next_ckpt = global_step + args.checkpoint_frequency
+    next_ckpt, clock = global_step + args.checkpoint_frequency, CheckpointClock()
     pbar = tqdm(total=args.total_timesteps, initial=global_step, unit="step", dynamic_ncols=True)
     learner_version = version_start
 
@@ -1185,9 +1188,9 @@ def main(args: Args):
                 writer.add_scalar("llm/classifier_train_accuracy", reward_model.accuracy, global_step)
             pbar.set_postfix(sps=sps, ret=f"{np.mean(returns_window):.1f}" if returns_window else "-",
                              labels=len(annotator.labels), lag=f"{policy_lag.mean().item():.1f}")
-            if args.save_model and global_step >= next_ckpt:
+            if args.save_model and (global_step >= next_ckpt or clock.due()):
                 save_checkpoint()
-                next_ckpt += args.checkpoint_frequency
+                next_ckpt = global_step + args.checkpoint_frequency
     except BaseException as exc:  # Ctrl-C, a dead actor, a fatal LLM error: keep what was learned, then re-raise
         error = exc
     finally:
@@ -1200,8 +1203,10 @@ def main(args: Args):
         pbar.close()
 
     elapsed = time.time() - start_time
-    if args.save_model:
-        print(f"checkpoint written to {save_checkpoint()}")
+    interrupted = isinstance(error, KeyboardInterrupt)
+    if args.save_model or interrupted:  # Ctrl-C always saves
+        checkpoint = save_checkpoint()
+        print(f"checkpoint written to {checkpoint}")
     # classification: how well the classifier reproduces the labels it trained on, and the whole table (cached mode:
     # also the messages the run never saw, which is where the classifier generalises or not)
     seen_quality = reward_model.recall_precision(annotator.labels) if reward_model else (None, None)
@@ -1233,6 +1238,8 @@ def main(args: Args):
         import wandb
 
         wandb.finish()
+    if interrupted:
+        stopped(checkpoint)
     if error is not None:
         raise error
     return result

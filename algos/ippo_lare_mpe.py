@@ -23,7 +23,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
-from runkit import check_choice, check_counts, cpu_model, save_atomic, usage_error
+from runkit import CheckpointClock, Stopper, announce, check_choice, check_counts, cpu_model, save_atomic, stopped, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,10 +46,11 @@ class Args:
     """the wandb's project name"""
     wandb_entity: str | None = None
     """the entity (team) of wandb's project"""
-    save_model: bool = False
-    """whether to save a checkpoint (networks, optimisers, value normaliser, episode buffer, LLM function)"""
+    save_model: bool = True
+    """save a checkpoint (networks, optimisers, value normaliser, episode buffer, LLM function) every
+    `checkpoint_frequency` PPO updates, at least every 10 minutes, and at the end (Ctrl-C always saves one)"""
     checkpoint_frequency: int = 100
-    """with --save-model, also checkpoint every this many PPO updates (the last checkpoint is always written)"""
+    """with --save-model, checkpoint every this many PPO updates"""
     resume: str | None = None
     """path of a checkpoint written by --save-model to continue training from"""
     runs_dir: str = "runs"
@@ -738,6 +739,7 @@ if __name__ == "__main__":
         wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=vars(args),
                    name=run_name, save_code=True)
     run_dir.mkdir(parents=True, exist_ok=True)
+    announce(run_dir)
     writer = SummaryWriter(str(run_dir))
     table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
@@ -839,9 +841,10 @@ if __name__ == "__main__":
 
     # TRY NOT TO MODIFY: start the game
     start_time, eval_time, reward_loss = time.time(), 0.0, None
-    pbar = tqdm(range(start_update, num_updates + 1), initial=start_update - 1, total=num_updates,
+    pbar = tqdm(total=num_updates * batch_steps, initial=(start_update - 1) * batch_steps, unit="step", unit_scale=True,
                 desc=f"{args.scenario} {args.backend} {args.reward_model}", mininterval=2.0)
-    for update in pbar:
+    stop, clock = Stopper().install(), CheckpointClock()  # Ctrl-C: save at the end of this update, then leave
+    for update in range(start_update, num_updates + 1):
         global_step = update * batch_steps
         frac = 1.0 - (update - 1.0) / num_updates
         lr_now = frac * args.learning_rate if args.anneal_lr else args.learning_rate
@@ -956,8 +959,15 @@ if __name__ == "__main__":
             eval_time += time.time() - t0
             best_eval = max(best_eval, ret)
             pbar.set_postfix(eval=f"{ret:.1f}", best=f"{best_eval:.1f}", train=f"{team_return.mean().item():.1f}")
-        if args.save_model and update % args.checkpoint_frequency == 0:
-            save_checkpoint(update)
+        pbar.update(batch_steps)
+        if (args.save_model and (update % args.checkpoint_frequency == 0 or clock.due())) or stop.requested:
+            path = save_checkpoint(update)
+        if stop.requested:
+            pbar.close()
+            writer.close()
+            stopped(path)
+    stop.remove()
+    pbar.close()
 
     train_time = time.time() - start_time
     if args.save_model:

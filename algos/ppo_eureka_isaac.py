@@ -30,7 +30,7 @@ from llmcode.client import LLMClient
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, LLMCodeRefused, check_tensor, compile_llm_function
-from runkit import check_choice, check_counts, cpu_model, usage_error, write_json
+from runkit import announce, check_choice, check_counts, cpu_model, stopped, usage_error, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = REPO / "prompts" / "eureka"
@@ -289,9 +289,10 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
     sim_time = reward_time = learn_time = 0.0
     start_time = time.time()
     history = []
-    bar = tqdm(range(1, args.num_iterations + 1), desc=f"{args.task} {run_dir.name}", unit="it", disable=not progress)
+    bar = tqdm(total=args.num_iterations * args.batch_size, unit="step", unit_scale=True, desc=f"{args.task} {run_dir.name}",
+               disable=not progress)
 
-    for _iteration in bar:
+    for _iteration in range(1, args.num_iterations + 1):
         # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
         # original success formula (for tasks where it differs from `success`: Switch).
         finished = torch.zeros(6, dtype=torch.float64, device=device)
@@ -407,10 +408,12 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
             if has_original:
                 best_original = max(best_original, original_rate)
                 writer.add_scalar("charts/success_rate_original", original_rate, global_step)
-            bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}", sps=sps)
+            bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}")
+        bar.update(args.batch_size)
         record.update(success_rate=success_rate, episode_length=episode_length)
         history.append(record)
 
+    bar.close()
     if args.save_model:
         torch.save({"agent": agent.state_dict(), "args": asdict(args)}, run_dir / "agent.pt")
     writer.close()
@@ -706,6 +709,7 @@ if __name__ == "__main__":
         run_name = f"{args.task}__{args.exp_name}__{args.seed}__{int(time.time())}"
         run_dir = Path(args.runs_dir) / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
+    announce(run_dir)
     (run_dir / "config.json").write_text(json.dumps(asdict(args), indent=2))
     if args.track:
         import wandb
@@ -713,7 +717,10 @@ if __name__ == "__main__":
         wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=asdict(args),
                    name=run_dir.name, save_code=True)
 
-    summary = search(args, run_dir)
+    try:
+        summary = search(args, run_dir)
+    except KeyboardInterrupt:  # finished candidates are in search_state.json (saved atomically after each one)
+        stopped(run_dir)
     best = summary["best"]
     if best is None:  # every answer was refused or failed: no result, so not a success either
         raise SystemExit(f"Eureka: no candidate reward trained without failing; their errors are in {run_dir}")

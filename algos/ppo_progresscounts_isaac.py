@@ -29,7 +29,7 @@ from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
-from runkit import check_choice, check_counts, cpu_model, save_atomic, usage_error
+from runkit import CheckpointClock, Stopper, announce, check_choice, check_counts, cpu_model, save_atomic, stopped, usage_error
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,8 +50,9 @@ class Args:
     """the wandb's project name"""
     wandb_entity: str | None = None
     """the entity (team) of wandb's project"""
-    save_model: bool = False
-    """whether to save a checkpoint (`<run>/checkpoint.pt`) every `checkpoint_every` iterations and at the end"""
+    save_model: bool = True
+    """save a checkpoint (`<run>/checkpoint.pt`) every `checkpoint_every` iterations, at least every 10 minutes, and at
+    the end (Ctrl-C always saves one)"""
     checkpoint_every: int = 50
     """iterations between checkpoints when `save_model` is set"""
     resume: str | None = None
@@ -463,10 +464,11 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     ep_length = torch.zeros(args.num_envs, device=device)
     sim_time = reward_time = learn_time = 0.0
     start_time, start_step = time.time(), global_step
-    bar = tqdm(range(start_iteration, args.num_iterations + 1), desc=f"{args.task} {args.reward}", unit="it", initial=start_iteration - 1,
-               total=args.num_iterations)
+    bar = tqdm(total=args.num_iterations * args.batch_size, initial=(start_iteration - 1) * args.batch_size, unit="step",
+               unit_scale=True, desc=f"{args.task} {args.reward}")
 
-    for iteration in bar:
+    stop, clock = Stopper().install(), CheckpointClock()  # Ctrl-C: save at the end of the iteration, then leave
+    for iteration in range(start_iteration, args.num_iterations + 1):
         # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
         # original success formula (for tasks where it differs from `success`: Switch).
         finished, bonus_sum = torch.zeros(6, dtype=torch.float64, device=device), 0.0
@@ -601,15 +603,23 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
                 writer.add_scalar("charts/max_success_rate_original", best_original, global_step)
             history.append({"step": global_step, "success_rate": success_rate, "episodic_return": mean_return,
                             "episodic_human_return": mean_human})
-            bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}", sps=sps)
+            bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}")
+        bar.update(args.batch_size)
 
-        if args.save_model and (iteration % args.checkpoint_every == 0 or iteration == args.num_iterations):
+        due = iteration % args.checkpoint_every == 0 or iteration == args.num_iterations or clock.due()
+        if (args.save_model and due) or stop.requested:
             state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
                      "iteration": iteration, "best_success": best_success, "best_original": best_original, "args": asdict(args),
                      "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state(),
                      "history": history, "cpus": cpus, "ranges": None if discretiser is None else
                      {"lo": lo.tolist(), "hi": hi.tolist(), "directions": list(directions)}}
             save_atomic(state, checkpoint_path)
+        if stop.requested:
+            bar.close()
+            writer.close()
+            stopped(checkpoint_path)
+    stop.remove()
+    bar.close()
 
     writer.close()
     elapsed = time.time() - start_time
@@ -691,6 +701,7 @@ if __name__ == "__main__":
         run_name = f"{args.task}__{args.exp_name}__{args.reward}__{args.seed}__{int(time.time())}"
         run_dir = Path(args.runs_dir) / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
+    announce(run_dir)
     (run_dir / "config.json").write_text(json.dumps(asdict(args), indent=2))
     if args.track:
         import wandb

@@ -23,7 +23,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
-from runkit import check_counts, cpu_model, save_atomic, usage_error
+from runkit import CheckpointClock, Stopper, announce, check_counts, cpu_model, save_atomic, stopped, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,10 +46,11 @@ class Args:
     """the wandb's project name"""
     wandb_entity: str | None = None
     """the entity (team) of wandb's project"""
-    save_model: bool = False
-    """whether to save a checkpoint (networks, optimisers, replay buffer, LLM function) into the run folder"""
+    save_model: bool = True
+    """save a checkpoint (networks, optimisers, replay buffer, LLM function) into the run folder every
+    `checkpoint_frequency` steps, at least every 10 minutes, and at the end (Ctrl-C always saves one)"""
     checkpoint_frequency: int = 100_000
-    """with --save-model, also checkpoint every this many steps (the last checkpoint is always written)"""
+    """with --save-model, checkpoint every this many steps"""
     resume: str | None = None
     """path of a checkpoint written by --save-model to continue training from"""
     runs_dir: str = "runs"
@@ -506,6 +507,7 @@ if __name__ == "__main__":
         wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=vars(args),
                    name=run_name, save_code=True)
     run_dir.mkdir(parents=True, exist_ok=True)
+    announce(run_dir)
     writer = SummaryWriter(str(run_dir))
     table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
@@ -620,6 +622,7 @@ if __name__ == "__main__":
     pbar = tqdm(range(start_step, args.total_timesteps), initial=start_step, total=args.total_timesteps,
                 desc=f"{args.env_id} {args.reward_model}", mininterval=2.0)
     learn_t0, learn_eval_time = None, 0.0  # to time the updating phase alone (the random warm-up is much faster)
+    stop, clock = Stopper().install(), CheckpointClock()  # Ctrl-C: save at the end of this step, then leave
     for global_step in pbar:
         if global_step == max(args.learning_starts, start_step):
             learn_t0, learn_eval_time = time.time(), eval_time
@@ -743,8 +746,13 @@ if __name__ == "__main__":
             evals.append([global_step + 1, float(returns.mean())])
             best_eval = max(best_eval, float(returns.mean()))
             pbar.set_postfix(eval=f"{returns.mean():.1f}", best=f"{best_eval:.1f}")
-        if args.save_model and (global_step + 1) % args.checkpoint_frequency == 0:
-            save_checkpoint(global_step + 1)
+        if (args.save_model and ((global_step + 1) % args.checkpoint_frequency == 0 or clock.due())) or stop.requested:
+            path = save_checkpoint(global_step + 1)
+        if stop.requested:
+            pbar.close()
+            writer.close()
+            stopped(path)
+    stop.remove()
 
     train_time = time.time() - start_time
     if learn_t0 is not None:

@@ -69,7 +69,8 @@ class _Template:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT, str(theirs.fileno()), _PACKAGE_PARENT],
-            env={}, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/", close_fds=True)
+            env={}, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/", close_fds=True,
+            start_new_session=True)  # a Ctrl-C at the terminal is the trainer's to handle, not the sandbox's
         theirs.close()
         self.control = ours
         ready, _, _ = select.select([ours], [], [], STARTUP_TIMEOUT_S)

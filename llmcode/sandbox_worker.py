@@ -185,6 +185,7 @@ def main(control_fd: int) -> None:
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # end with the trainer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the trainer decides what a Ctrl-C means (workers inherit this)
     os.environ.clear()
     control = socket.socket(fileno=control_fd)  # SOCK_SEQPACKET: one JSON message per packet, no length prefix
     try:

@@ -4,7 +4,8 @@
 - `cpu_model`: recorded per run, because a seed fixes a CPU run only on one kind of CPU;
 - `save_atomic` / `write_json`: a file is either the old one or the new one, never half written;
 - `announce`: where a run writes and how to watch it;
-- `Stopper`: Ctrl-C asks the training loop to stop at its next safe point, to save and print how to resume;
+- `Stopper` / `stopped`: Ctrl-C asks the training loop to stop at its next safe point, to save and print how to
+  resume;
 - `CheckpointClock`: a checkpoint at least every few minutes.
 """
 
@@ -13,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -76,13 +79,26 @@ def announce(run_dir: Path) -> None:
     print(f"writing the run to {run_dir}; watch it with: tensorboard --logdir {Path(run_dir).parent}", flush=True)
 
 
-def resume_hint(command: str) -> None:
-    """After a Ctrl-C: the command that continues the run."""
-    print(f"\nstopped; checkpoint saved. Resume with:\n  {command}", flush=True)
+def resume_command(checkpoint: Path) -> str:
+    """This run's own command line with `--resume checkpoint` in place of any earlier `--resume`."""
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip or arg == "--resume":
+            skip = not skip and arg == "--resume"
+            continue
+        if not arg.startswith("--resume="):
+            argv.append(arg)
+    return shlex.join(["python", sys.argv[0], *argv, "--resume", str(checkpoint)])
+
+
+def stopped(checkpoint: Path) -> NoReturn:
+    """The end of a run stopped by Ctrl-C after its checkpoint was saved: the resume command, exit code 0."""
+    print(f"\nstopped; saved {checkpoint}. Resume with:\n  {resume_command(checkpoint)}", flush=True)
+    raise SystemExit(0)
 
 
 class Stopper:
-    """Within `with Stopper() as stop:`, a first Ctrl-C sets `stop.requested` so that the loop can save and leave at
+    """Within `with Stopper() as stop:` (or between `install()` and `remove()`), a first Ctrl-C sets `stop.requested` so that the loop can save and leave at
     its next safe point; a second Ctrl-C interrupts at once (KeyboardInterrupt)."""
 
     def __init__(self) -> None:
@@ -96,12 +112,21 @@ class Stopper:
         print("\nCtrl-C: saving a checkpoint at the end of this iteration (Ctrl-C again to quit at once)",
               file=sys.stderr, flush=True)
 
-    def __enter__(self) -> Stopper:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+    def install(self) -> Stopper:
+        if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+            self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
+    def remove(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def __enter__(self) -> Stopper:
+        return self.install()
+
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        self.remove()
 
 
 class CheckpointClock:

@@ -657,8 +657,9 @@ def test_ctrl_c_saves_checkpoint_and_summary(monkeypatch, tmp_path):
     monkeypatch.setattr(mod, "learner_update", interrupted_update)
     args = mod.Args(num_workers=2, envs_per_worker=2, rollout=8, batch_size=32, total_timesteps=96, hidden_size=32,
                     torch_threads=1, save_model=True, runs_dir=str(tmp_path), reward_model="none")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit) as stopped:  # Ctrl-C: saved, the resume command printed, exit code 0
         mod.main(args)
+    assert stopped.value.code == 0
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     summary = json.loads((run_dir / "interrupted_summary.json").read_text())
     assert summary["interrupted"] and summary["error"].startswith("KeyboardInterrupt")
