@@ -60,7 +60,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         budgets={
             "smoke": ("--num-envs", "16", "--hidden-sizes", "32", "32", "--total-timesteps", "2048", "--no-cuda"),
             "cpu": ("--num-envs", "512", "--hidden-sizes", "256", "256", "128", "--total-timesteps", "1000000"),
-            "paper": ("--num-envs", "2048", "--total-timesteps", "100000000"),
+            "paper": ("--preset", "paper", "--num-envs", "2048", "--total-timesteps", "100000000"),
         },
         budget_notes={
             "cpu": "512 envs, policy/value MLPs [256, 256, 128], 1M env steps per run (1% of the papers' 100M), "

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import string
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +39,8 @@ class Args:
     """restrict to these tasks (default: each experiment's own list)"""
     variants: tuple[str, ...] = ()
     """restrict to these arms (default: all)"""
-    seeds: tuple[int, ...] = (1, 2, 3)
-    """the seeds"""
+    seeds: tuple[int, ...] = ()
+    """the seeds (default: 1 for the smoke budget, which only checks that everything runs; 1 2 3 otherwise)"""
     workers: int = 1
     """runs at the same time"""
     threads_per_run: int = 0
@@ -92,7 +94,7 @@ def plan(args: Args) -> list[Run]:
             for arm, arm_flags in exp.variants.items():
                 if args.variants and arm not in args.variants:
                     continue
-                for seed in args.seeds:
+                for seed in args.seeds or ((1,) if args.budget == "smoke" else (1, 2, 3)):
                     folder = Path(args.runs_root) / args.budget / name / task / arm / f"seed{seed}"
                     command = (sys.executable, str(REPO / exp.script), exp.task_flag, task, *arm_flags,
                                *exp.budgets[args.budget], "--seed", str(seed), "--runs-dir", str(folder))
@@ -100,7 +102,13 @@ def plan(args: Args) -> list[Run]:
     return runs
 
 
-def execute(run: Run, threads: int) -> tuple[Run, int]:
+RUNNING: set[subprocess.Popen] = set()  # the runs in progress, to pass a Ctrl-C on to them
+STOPPING = threading.Event()
+
+
+def execute(run: Run, threads: int) -> tuple[Run, int | None]:
+    if STOPPING.is_set():  # Ctrl-C: start nothing new
+        return run, None
     run.folder.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if threads:
@@ -109,7 +117,10 @@ def execute(run: Run, threads: int) -> tuple[Run, int]:
     with open(run.folder / "log.txt", "a") as log:  # appended: an interrupted attempt's log is kept
         log.write(shlex.join(command) + "\n")
         log.flush()
-        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        RUNNING.add(process)
+        code = process.wait()
+        RUNNING.discard(process)
     return run, code
 
 
@@ -132,12 +143,24 @@ def main(args: Args) -> int:
             print(f"sbatch {shlex.quote(str(job))}")
         return 0
     failed = []
-    with ThreadPoolExecutor(max(1, args.workers)) as pool, tqdm(total=len(todo), desc=f"sweep {args.budget}") as bar:
-        for run, code in pool.map(lambda r: execute(r, args.threads_per_run), todo):
-            bar.update()
-            if code != 0 or not run.finished():
-                failed.append(run)
-                tqdm.write(f"FAILED (exit {code}): {run.folder} (see its log.txt)")
+    pool = ThreadPoolExecutor(max(1, args.workers))
+    try:
+        with tqdm(total=len(todo), desc=f"sweep {args.budget}") as bar:
+            for run, code in pool.map(lambda r: execute(r, args.threads_per_run), todo):
+                bar.update()
+                if code != 0 or not run.finished():
+                    failed.append(run)
+                    tqdm.write(f"FAILED (exit {code}): {run.folder} (see its log.txt)")
+    except KeyboardInterrupt:
+        # Ctrl-C: no new run starts; the running ones save a checkpoint and stop (they get the signal too from a
+        # terminal; passed on here in case only the sweep got it). Finished runs stay finished.
+        STOPPING.set()
+        for process in list(RUNNING):
+            process.send_signal(signal.SIGINT)
+        pool.shutdown(wait=True, cancel_futures=True)
+        print("stopped; finished runs are kept, and running the same command again continues the sweep")
+        return 130
+    pool.shutdown()
     print(f"done: {len(todo) - len(failed)} finished, {len(failed)} failed")
     return 1 if failed else 0
 

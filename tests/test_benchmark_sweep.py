@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -208,3 +210,22 @@ def test_smoke_run_all_runs_for_real_resumes_and_reports(tmp_path):
     assert 0.0 <= seed["max_success_rate"] <= 1.0 and seed["sps"] > 0
     assert "| ShadowHandOver | dense | 1 |" in (out / "report.md").read_text()
     assert (out / "ShadowHandOver.png").stat().st_size > 0
+
+
+def test_ctrl_c_stops_the_sweep_and_keeps_finished_runs(tmp_path):
+    """Ctrl-C: no new run starts, the running one saves and stops, finished runs stay; the same command continues."""
+    runs_root = tmp_path / "runs"
+    command = [sys.executable, str(REPO / "benchmark" / "sweep.py"), "--budget", "smoke", "--experiments", "lare_mujoco",
+               "--tasks", "HalfCheetah-v5", "--runs-root", str(runs_root)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list(runs_root.rglob("summary.json")):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=240)
+    assert process.returncode == 130 and "stopped; finished runs are kept" in out, out[-2000:]
+    finished = list(runs_root.rglob("summary.json"))
+    started = [p for p in (runs_root / "smoke" / "lare_mujoco" / "HalfCheetah-v5").iterdir()]
+    assert 1 <= len(finished) and len(started) <= len(finished) + 1 < 5  # nothing started after the Ctrl-C
+    again = subprocess.run([*command, "--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert f"{len(finished)} already finished" in again.stdout
