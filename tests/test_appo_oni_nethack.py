@@ -150,7 +150,7 @@ def test_annotator_outage_and_recovery(oni, fake_llm):
         return Reply(answers=["<label>FOO</label>" if "gold" in text else "<label>BAR</label>"])
 
     fake_llm.set_handler(handler)
-    ann = oni["Annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=2, concurrency=2,
+    ann = oni["oni_annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=2, concurrency=2,
                            timeout_s=2.0, retry_s=0.2)
     try:
         ann.submit(["You see here 3 gold pieces.", "It's a wall."])
@@ -175,7 +175,7 @@ def test_annotator_outage_and_recovery(oni, fake_llm):
 def test_an_answer_without_a_label_is_a_failure_not_bar(oni, fake_llm):
     fake_llm.set_handler(lambda request, i: Reply(answers=["I would rather talk about something else." if i == 0
                                                            else "<label>FOO</label>"]))
-    ann = oni["Annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=1, retry_s=0.1)
+    ann = oni["oni_annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=1, retry_s=0.1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -190,7 +190,7 @@ def test_an_answer_without_a_label_is_a_failure_not_bar(oni, fake_llm):
 def test_annotator_unreachable_endpoint_never_raises(oni):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ann = oni["Annotator"]("live", (), None, "fake-model", "http://127.0.0.1:9/v1", batch_size=4, timeout_s=0.5,
+        ann = oni["oni_annotator"]("live", (), None, "fake-model", "http://127.0.0.1:9/v1", batch_size=4, timeout_s=0.5,
                                retry_s=0.1)
         try:
             ann.submit(["Hello"])
@@ -252,7 +252,7 @@ def test_live_run_survives_outage(monkeypatch, tmp_path, fake_llm):
 
 def test_annotator_ranking_pairs(oni, fake_llm):
     fake_llm.set_handler(lambda request, i: Reply(answers=["<comparison>the first</comparison>\nbest_description: 1"]))
-    ann = oni["Annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=4, retry_s=0.1)
+    ann = oni["oni_annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=4, retry_s=0.1)
     try:
         ann.submit_pairs([("You kill the newt!", "It's a wall."), ("$ - 3 gold pieces.", "Never mind.")])
         assert ann.pending_pairs() <= 2
@@ -266,7 +266,7 @@ def test_annotator_ranking_pairs(oni, fake_llm):
 
 
 def test_cached_ranking_prefers_the_higher_label(oni):
-    ann = oni["Annotator"]("cached", ("llm_outputs/oni/reference_labels.json",))
+    ann = oni["oni_annotator"]("cached", ("llm_outputs/oni/reference_labels.json",))
     foo = next(m for m, v in ann.table.items() if v == 1)
     bar = next(m for m, v in ann.table.items() if v == 0)
     ann.submit_pairs([(foo, bar), (bar, foo), (bar, bar), ("never seen", foo)])
@@ -276,7 +276,7 @@ def test_cached_ranking_prefers_the_higher_label(oni):
 def test_record_mode_writes_recorded_provenance(oni, fake_llm, tmp_path):
     fake_llm.set_handler(lambda request, i: Reply(answers=["<label>FOO</label>"]))
     out = tmp_path / "recorded_labels.json"
-    ann = oni["Annotator"]("record", (), str(out), "fake-model", fake_llm.base_url, batch_size=4, retry_s=0.1)
+    ann = oni["oni_annotator"]("record", (), str(out), "fake-model", fake_llm.base_url, batch_size=4, retry_s=0.1)
     try:
         ann.submit(["You kill the jackal!"])
         assert wait_for(lambda: out.is_file())
@@ -287,7 +287,7 @@ def test_record_mode_writes_recorded_provenance(oni, fake_llm, tmp_path):
     prov = table["entries"]["You kill the jackal!"]["provenance"]
     assert prov["source"] == "recorded" and prov["model"] == "fake-model" and prov["temperature"] == 0.1
     # a later cached run replays the recorded table like the reference one
-    replay = oni["Annotator"]("cached", (str(out),))
+    replay = oni["oni_annotator"]("cached", (str(out),))
     replay.submit(["You kill the jackal!"])
     assert replay.labels == {"You kill the jackal!": 1}
 
@@ -466,7 +466,7 @@ def write_table(path, labels, preferences=()):
 
 def test_cached_labels_arrive_when_first_seen(oni, tmp_path):
     table = write_table(tmp_path / "t.json", {"a": 1, "b": 0, "c": 0, "d": 1, "e": 0})
-    ann = oni["Annotator"]("cached", (table,), batch_size=2)
+    ann = oni["oni_annotator"]("cached", (table,), batch_size=2)
     assert ann.labels == {} and ann.table["a"] == 1
     ann.submit(["never labelled", "a", "b", "a", "c"])
     assert ann.labels == {"a": 1, "b": 0, "c": 0}
@@ -530,7 +530,7 @@ def test_classifier_learns_the_foo_labels(oni, tmp_path):
     torch.manual_seed(0)
     labels = synthetic_labels()
     args = oni["Args"](reward_model="classification", classifier_batch_size=32)
-    ann = oni["Annotator"]("cached", (write_table(tmp_path / "t.json", labels),), batch_size=10)
+    ann = oni["oni_annotator"]("cached", (write_table(tmp_path / "t.json", labels),), batch_size=10)
     rm = oni["RewardModel"]("classification", ann, args, torch.device("cpu"))
     arrival = list(labels)
     random.Random(0).shuffle(arrival)
@@ -559,7 +559,7 @@ def test_label_files_default_by_mode(oni):
 
 
 def test_take_batch_skips_labelled_and_marks_in_flight(oni):
-    ann = oni["Annotator"]("cached")
+    ann = oni["oni_annotator"]("cached")
     ann.pending = dict.fromkeys(["old", "labelled meanwhile", "new"])
     ann.labels["labelled meanwhile"] = 1
     assert ann._take_batch() == ["new", "old"]  # newest first
@@ -568,7 +568,7 @@ def test_take_batch_skips_labelled_and_marks_in_flight(oni):
 
 def test_annotator_does_not_ask_twice_about_messages_in_flight(oni, fake_llm):
     fake_llm.set_handler(lambda request, i: Reply(answers=["<label>BAR</label>"], delay_s=0.5))
-    ann = oni["Annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=4, retry_s=0.1)
+    ann = oni["oni_annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=4, retry_s=0.1)
     try:
         ann.submit(["The door opens."])
         assert wait_for(lambda: len(fake_llm.requests) == 1)
@@ -585,7 +585,7 @@ def test_annotator_stops_on_fatal_http_status(oni, fake_llm):
     fake_llm.set_handler(lambda request, i: Reply(status=401, error_message="invalid api key"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ann = oni["Annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=2, retry_s=0.1)
+        ann = oni["oni_annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=2, retry_s=0.1)
         try:
             ann.submit(["Hello", "It's a wall."])
             assert wait_for(lambda: ann.fatal_error is not None)
@@ -599,10 +599,10 @@ def test_annotator_stops_on_fatal_http_status(oni, fake_llm):
 
 def test_requests_in_flight_do_not_hold_the_process(oni, fake_llm):
     fake_llm.set_handler(lambda request, i: Reply(answers=["<label>FOO</label>"], delay_s=30))
-    ann = oni["Annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=2, timeout_s=60)
+    ann = oni["oni_annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=2, timeout_s=60)
     ann.submit(["You kill the newt!"])
     assert wait_for(lambda: len(fake_llm.requests) == 1)
-    workers = [t for t in threading.enumerate() if t.name == "oni-llm-request"]
+    workers = [t for t in threading.enumerate() if t.name == "ONI annotator-request"]
     ann.close(wait_s=0.1)  # returns while the request is still in flight
     # daemon threads: the interpreter does not wait for them at exit (a ThreadPoolExecutor's workers it would join)
     assert workers and all(t.daemon for t in workers) and ann.thread.daemon
@@ -611,7 +611,7 @@ def test_requests_in_flight_do_not_hold_the_process(oni, fake_llm):
 def test_live_queue_is_capped(oni):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ann = oni["Annotator"]("live", (), None, "fake-model", "http://127.0.0.1:9/v1", batch_size=2, timeout_s=0.5,
+        ann = oni["oni_annotator"]("live", (), None, "fake-model", "http://127.0.0.1:9/v1", batch_size=2, timeout_s=0.5,
                                retry_s=30, max_pending=5)
         ann.close(wait_s=5)  # stop asking, so that nothing leaves the queue while we look at it
         ann.submit([f"message {i}" for i in range(50)])
@@ -622,7 +622,7 @@ def test_cached_ranking_replays_recorded_preferences(oni, tmp_path):
     # the labels say the first message is better; the recorded LLM answer preferred the second: the record wins
     table = write_table(tmp_path / "r.json", {"You kill the newt!": 1, "It's a wall.": 0},
                         [{"pair": ["You kill the newt!", "It's a wall."], "preference": 0.0}])
-    ann = oni["Annotator"]("cached", (table,))
+    ann = oni["oni_annotator"]("cached", (table,))
     ann.submit_pairs([("You kill the newt!", "It's a wall."), ("It's a wall.", "You kill the newt!")])
     assert ann.preferences == {("You kill the newt!", "It's a wall."): 0.0, ("It's a wall.", "You kill the newt!"): 1.0}
 
