@@ -61,7 +61,7 @@ class Args:
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
-    # Algorithm specific arguments (defaults: ONI's APPO settings, methods.md §4.4, sized for one machine)
+    # Algorithm specific arguments (defaults: ONI's APPO settings, docs/methods.md, sized for one machine)
     task: Literal["NetHackScoreExtendedActions-v1", "NetHackOracleExtendedActions-v1",
                   "NetHackStaircaseLvl3ExtendedActions-v1", "NetHackStaircaseLvl4ExtendedActions-v1"] = (
         "NetHackScoreExtendedActions-v1")

@@ -23,6 +23,8 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
+from mpe_envs import SCENARIOS, make_envs, observation_layout
+from mpe_envs.scenarios import AGENT_SIZE, LANDMARK_SIZE_TAG, PREY_SIZE
 from runkit import CheckpointClock, Stopper, announce, check_choice, check_counts, cpu_model, save_atomic, stopped, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +58,7 @@ class Args:
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
-    # Algorithm specific arguments (defaults: LaRe's MPE settings, methods.md §3.5)
+    # Algorithm specific arguments (defaults: LaRe's MPE settings, docs/methods.md)
     scenario: str = "spread_n6"
     """spread_n6 | spread_n15 | spread_n30 (Cooperative Navigation), tag_n6 | tag_n15 | tag_n30 (Predator-Prey)"""
     backend: Literal["mpe2", "vmas"] = "mpe2"
@@ -144,319 +146,6 @@ class Args:
     """folder of the prompt templates and task descriptions, relative to the repository root"""
 
 
-# Scenarios of the reference (methods.md §3.6). Learners: the agents (spread) or the predators (tag).
-SCENARIOS = {
-    "spread_n6": dict(kind="spread", n_agents=6, n_landmarks=6, n_prey=0),
-    "spread_n15": dict(kind="spread", n_agents=15, n_landmarks=15, n_prey=0),
-    "spread_n30": dict(kind="spread", n_agents=30, n_landmarks=30, n_prey=0),
-    "tag_n6": dict(kind="tag", n_agents=6, n_landmarks=3, n_prey=2),
-    "tag_n15": dict(kind="tag", n_agents=15, n_landmarks=5, n_prey=5),
-    "tag_n30": dict(kind="tag", n_agents=30, n_landmarks=10, n_prey=10),
-}
-K_LANDMARKS, K_AGENTS, K_PREY = 6, 5, 5  # each agent observes the 6 nearest landmarks, 5 nearest agents (5 nearest prey)
-AGENT_SIZE = {"spread": 0.15, "tag": 0.075}  # the same radii in mpe2 and VMAS
-PREY_SIZE, LANDMARK_SIZE_TAG = 0.05, 0.2
-# Direction of each discrete action. mpe2: [no-op, -x, +x, -y, +y]. VMAS: 3 x 3 grid, index = 3 * ix + iy with
-# 0 -> stay, 1 -> minus, 2 -> plus on each axis (9 actions, diagonals included).
-MPE2_DIRECTIONS = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
-VMAS_DIRECTIONS = [((0, -1, 1)[a // 3], (0, -1, 1)[a % 3]) for a in range(9)]
-
-
-def observation_layout(scn):
-    """[(name, size, description)] of one learner's observation; the same layout for both backends."""
-    k_l, k_a = min(K_LANDMARKS, scn["n_landmarks"]), min(K_AGENTS, scn["n_agents"] - 1)
-    mates = "predators" if scn["kind"] == "tag" else "agents"
-    layout = [("vel", 2, "the agent's own velocity (x, y)"),
-              ("pos", 2, "the agent's own absolute position (x, y)"),
-              ("landmarks", 2 * k_l, f"the positions of the {k_l} nearest landmarks relative to the agent, nearest first, (x, y) each"),
-              ("mates", 2 * k_a, f"the positions of the {k_a} nearest other {mates} relative to the agent, nearest first, (x, y) each")]
-    if scn["kind"] == "tag":
-        k_p = min(K_PREY, scn["n_prey"])
-        layout += [("prey_pos", 2 * k_p, f"the positions of the {k_p} nearest prey relative to the agent, nearest first, (x, y) each"),
-                   ("prey_vel", 2 * k_p, f"the velocities of the same {k_p} prey, in the same order, (x, y) each")]
-    return layout
-
-
-def nearest(src, dst, k, exclude_self=False):
-    """Relative positions dst - src of the k nearest dst per src row (nearest first) and their indices.
-    src (B, N, 2), dst (B, M, 2) -> (B, N, k, 2), (B, N, k)."""
-    rel = dst[:, None, :, :] - src[:, :, None, :]
-    dist = rel.norm(dim=-1)
-    if exclude_self:
-        dist = dist + torch.diag(torch.full((src.shape[1],), float("inf"), device=src.device))
-    idx = dist.topk(k, dim=-1, largest=False, sorted=True).indices
-    return rel.gather(2, idx[..., None].expand(*idx.shape, 2)), idx
-
-
-def build_observation(scn, pos, vel, landmarks, prey_pos=None, prey_vel=None):
-    """K-nearest observation of every learner from the world state (torch, batched): (B, N, obs_dim)."""
-    b, n = pos.shape[:2]
-    k_l, k_a = min(K_LANDMARKS, scn["n_landmarks"]), min(K_AGENTS, n - 1)
-    parts = [vel, pos, nearest(pos, landmarks, k_l)[0].reshape(b, n, -1), nearest(pos, pos, k_a, True)[0].reshape(b, n, -1)]
-    if scn["kind"] == "tag":
-        rel, idx = nearest(pos, prey_pos, min(K_PREY, scn["n_prey"]))
-        pv = prey_vel[:, None].expand(b, n, *prey_vel.shape[1:]).gather(2, idx[..., None].expand(*idx.shape, 2))
-        parts += [rel.reshape(b, n, -1), pv.reshape(b, n, -1)]
-    return torch.cat(parts, dim=-1)
-
-
-def scripted_prey_actions(prey_pos, pred_pos, directions):
-    """The prey policy (the reference drives prey with a pre-trained checkpoint that is not public; this replaces it).
-    Each prey flees the predators, weighting each by 1/distance, and is pushed back when it leaves the [-0.8, 0.8]
-    square (mpe2 penalises prey outside 0.9, VMAS walls them in at 1); it takes the discrete action whose direction
-    best matches. prey_pos (B, P, 2), pred_pos (B, N, 2), directions (A, 2) -> actions (B, P)."""
-    away = prey_pos[:, :, None] - pred_pos[:, None]
-    flee = (away / (away**2).sum(-1, keepdim=True).clamp(min=1e-2)).sum(2)
-    flee = flee / flee.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-    outside = (prey_pos.abs() - 0.8).clamp(min=0) * prey_pos.sign()
-    steer = flee - 10.0 * outside
-    unit = directions / directions.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-    return (steer @ unit.T).argmax(-1)
-
-
-# Backend 1: mpe2 (PettingZoo). A thin parallel-API wrapper: K-nearest observations, scripted prey.
-def make_knearest_mpe(scn, max_cycles=25):
-    from gymnasium import spaces
-    from pettingzoo import ParallelEnv
-
-    class KNearestMPE(ParallelEnv):
-        """mpe2's simple_spread / simple_tag with the reference's observations: each learner sees its velocity and
-        position and the K nearest landmarks, other learners (and prey). mpe2's own num_*_neighbors options are not used:
-        its tag variant mixes predators and prey in one neighbour list, and its spread variant appends always-zero
-        communication slots. In tag only the predators are agents of this env; the prey follow scripted_prey_actions.
-        Dynamics and rewards are mpe2's, unchanged (simple_spread local_ratio 0.5; simple_tag: every predator gets
-        +10 per predator-prey contact of the whole team)."""
-
-        metadata = {"name": f"knearest_{scn['kind']}_v0", "render_modes": [], "is_parallelizable": True}
-
-        def __init__(self):
-            if scn["kind"] == "spread":
-                from mpe2 import simple_spread_v3
-
-                self.env = simple_spread_v3.parallel_env(N=scn["n_agents"], local_ratio=0.5, max_cycles=max_cycles,
-                                                         continuous_actions=False)
-            else:
-                from mpe2 import simple_tag_v3
-
-                self.env = simple_tag_v3.parallel_env(num_good=scn["n_prey"], num_adversaries=scn["n_agents"],
-                                                      num_obstacles=scn["n_landmarks"], max_cycles=max_cycles,
-                                                      continuous_actions=False)
-            self.world = self.env.unwrapped.world
-            self.learners = [a for a in self.world.agents if scn["kind"] == "spread" or a.adversary]
-            self.prey = [a for a in self.world.agents if scn["kind"] == "tag" and not a.adversary]
-            self.possible_agents = [a.name for a in self.learners]
-            self.agents = []
-            obs_dim = sum(size for _, size, _ in observation_layout(scn))
-            self.observation_spaces = {a: spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32) for a in self.possible_agents}
-            self.action_spaces = {a: spaces.Discrete(5) for a in self.possible_agents}
-            self.directions = torch.tensor(MPE2_DIRECTIONS, dtype=torch.float32)
-
-        def observation_space(self, agent):
-            return self.observation_spaces[agent]
-
-        def action_space(self, agent):
-            return self.action_spaces[agent]
-
-        def _state(self, entities, attr="p_pos"):
-            return torch.as_tensor(np.array([getattr(e.state, attr) for e in entities]), dtype=torch.float32)[None]
-
-        def _observe(self):
-            prey = (self._state(self.prey), self._state(self.prey, "p_vel")) if self.prey else (None, None)
-            obs = build_observation(scn, self._state(self.learners), self._state(self.learners, "p_vel"),
-                                    self._state(self.world.landmarks), *prey)[0].numpy()
-            return {a: obs[i] for i, a in enumerate(self.possible_agents)}
-
-        def reset(self, seed=None, options=None):
-            self.env.reset(seed=seed, options=options)
-            self.agents = list(self.possible_agents)
-            return self._observe(), {a: {} for a in self.agents}
-
-        def step(self, actions):
-            actions = {a: int(actions[a]) for a in self.agents}
-            if self.prey:
-                prey_act = scripted_prey_actions(self._state(self.prey), self._state(self.learners), self.directions)[0]
-                actions.update({p.name: int(u) for p, u in zip(self.prey, prey_act)})
-            _, rew, term, trunc, _ = self.env.step(actions)
-            obs = self._observe()
-            agents = self.agents
-            rewards = {a: float(rew[a]) for a in agents}
-            terminations = {a: bool(term[a]) for a in agents}
-            truncations = {a: bool(trunc[a]) for a in agents}
-            if any(terminations.values()) or any(truncations.values()):
-                self.agents = []
-            return obs, rewards, terminations, truncations, {a: {} for a in agents}
-
-        def close(self):
-            self.env.close()
-
-    return KNearestMPE()
-
-
-class MPE2Vec:
-    """num_envs KNearestMPE envs stepped one after the other; torch tensors (num_envs, n_agents, ...) in and out."""
-
-    def __init__(self, scn, num_envs, seed, device, episode_length=25):
-        self.envs = [make_knearest_mpe(scn, episode_length) for _ in range(num_envs)]
-        self.names = self.envs[0].possible_agents
-        self.n_actions, self.device, self.seed = 5, device, seed
-
-    def reset(self):
-        seeds = [self.seed + i for i in range(len(self.envs))] if self.seed is not None else [None] * len(self.envs)
-        self.seed = None  # seed the first reset only; later episodes continue each env's random stream
-        obs = [e.reset(seed=s)[0] for e, s in zip(self.envs, seeds)]
-        return torch.as_tensor(np.array([[o[a] for a in self.names] for o in obs]), device=self.device)
-
-    def rng_state(self):
-        """The random streams of these envs, for a checkpoint: mpe2 draws only from each env's np_random (its reset
-        positions; no action noise in these scenarios), plus whether the first reset is still to be seeded."""
-        return {"seed": self.seed, "np_random": [e.env.unwrapped.np_random.bit_generator.state for e in self.envs]}
-
-    def set_rng_state(self, state):
-        """Restore rng_state(); False (nothing restored) if it was saved with another number of envs."""
-        if len(state["np_random"]) != len(self.envs):
-            return False
-        self.seed = state["seed"]  # None once seeded: a resumed run must not re-seed its envs with seed + i
-        for e, s in zip(self.envs, state["np_random"]):
-            e.env.unwrapped.np_random.bit_generator.state = s
-        return True
-
-    def step(self, actions):
-        actions = actions.cpu().numpy()
-        out = [e.step(dict(zip(self.names, a))) for e, a in zip(self.envs, actions)]
-        obs = np.array([[o[0][a] for a in self.names] for o in out])
-        rew = np.array([[o[1][a] for a in self.names] for o in out], np.float32)
-        return torch.as_tensor(obs, device=self.device), torch.as_tensor(rew, device=self.device)
-
-    def close(self):
-        for e in self.envs:
-            e.close()
-
-
-# Backend 2: VMAS, one batched simulation. Scenario subclasses: the same K-nearest observations, and the library's
-# rewards computed for all agents at once (the same formulas as its Python loops, which are O(N^2) per agent).
-class VMASVec:
-    """VMAS simple_spread / simple_tag (their own physics: substeps, contact forces, tag's walls at +-1) with discrete
-    actions (VMAS's 3 x 3 grid, 9 actions). Rewards as in VMAS: simple_spread gives every agent the global reward
-    (minus n_agents x the sum over landmarks of the closest agent's distance, minus 1 per overlapping ordered pair);
-    simple_tag (adversaries_share_rew, its default) gives every predator +10 per predator-prey contact of the team."""
-
-    def __init__(self, scn, num_envs, seed, device, episode_length=25):
-        import vmas
-        from vmas.scenarios.mpe import simple_spread, simple_tag
-
-        spread = scn["kind"] == "spread"
-        base = simple_spread.Scenario if spread else simple_tag.Scenario
-
-        class KNearest(base):
-            def state(self):
-                learners = [a for a in self.world.agents if spread or a.adversary]
-                prey = [a for a in self.world.agents if not spread and not a.adversary]
-                pos = torch.stack([a.state.pos for a in learners], 1)
-                vel = torch.stack([a.state.vel for a in learners], 1)
-                lm = torch.stack([m.state.pos for m in self.world.landmarks], 1)
-                if spread:
-                    return pos, vel, lm, None, None
-                return pos, vel, lm, torch.stack([a.state.pos for a in prey], 1), torch.stack([a.state.vel for a in prey], 1)
-
-            def observation(self, agent):
-                i = self.world.agents.index(agent)
-                if i == 0:  # VMAS asks agent by agent, first agent first: compute everyone's once
-                    self.obs_cache = build_observation(scn, *self.state())
-                if i < scn["n_agents"]:  # learners come first in both scenarios
-                    return self.obs_cache[:, i]
-                return torch.zeros(self.world.batch_dim, 1, device=self.world.device)  # prey: scripted, unobserved
-
-            def reward(self, agent):
-                i = self.world.agents.index(agent)
-                if i == 0:
-                    pos, _, lm, prey_pos, _ = self.state()
-                    if spread:
-                        closest = (pos[:, :, None] - lm[:, None]).norm(dim=-1).min(dim=1).values.sum(-1)
-                        d = (pos[:, :, None] - pos[:, None]).norm(dim=-1)
-                        eye = torch.eye(pos.shape[1], dtype=torch.bool, device=pos.device)
-                        overlaps = ((d < 2 * AGENT_SIZE["spread"]) & ~eye).sum((1, 2))
-                        # VMAS subtracts the coverage term once per agent (its landmark loop sits in its agent loop)
-                        self.rew_cache = (-closest * pos.shape[1] - overlaps, None)
-                    else:
-                        hit = (prey_pos[:, :, None] - pos[:, None]).norm(dim=-1) < AGENT_SIZE["tag"] + PREY_SIZE
-                        self.rew_cache = (10.0 * hit.sum((1, 2)), -10.0 * hit.sum(2))
-                if i < scn["n_agents"]:
-                    return self.rew_cache[0].float()
-                return self.rew_cache[1][:, i - scn["n_agents"]].float()
-
-        kwargs = (dict(n_agents=scn["n_agents"]) if spread else
-                  dict(num_adversaries=scn["n_agents"], num_good_agents=scn["n_prey"], num_landmarks=scn["n_landmarks"]))
-        # VMAS keeps ONE random state for all its envs (Environment.vmas_random_state, a class attribute that it swaps
-        # in around every call and that make_env re-seeds), and on a GPU it draws reset positions from torch's CUDA
-        # generator, which the training samples from too. So that the evaluation env neither re-seeds nor consumes the
-        # training env's stream (training would then depend on --eval-frequency / --eval-episodes), every VMASVec keeps
-        # its own copy of these streams in self.rng and swaps it in around each call into VMAS; a checkpoint saves it.
-        self.device = torch.device(device)
-        outer = self._global_rng()
-        self.env = vmas.make_env(KNearest(), num_envs=num_envs, device=device, continuous_actions=False, seed=seed,
-                                 max_steps=None, **kwargs)
-        self.rng = self._global_rng()  # seeded with `seed`, after make_env's first reset
-        self._set_global_rng(outer)
-        self.scn, self.n_actions = scn, 9
-        self.directions = torch.tensor(VMAS_DIRECTIONS, dtype=torch.float32, device=device)
-
-    def _global_rng(self):
-        from vmas.simulator.environment.environment import Environment
-
-        state = {"vmas": list(Environment.vmas_random_state)}  # [torch CPU, numpy, python] states
-        if self.device.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
-
-    def _set_global_rng(self, state):
-        from vmas.simulator.environment.environment import Environment
-
-        Environment.vmas_random_state[:] = state["vmas"]  # in place: VMAS's decorators hold this very list
-        if "cuda" in state:
-            torch.cuda.set_rng_state(state["cuda"], self.device)
-
-    def _call(self, fn, *a):
-        """fn(*a) with this env's random streams swapped in (and the caller's swapped back afterwards)."""
-        outer = self._global_rng()
-        self._set_global_rng(self.rng)
-        try:
-            return fn(*a)
-        finally:
-            self.rng = self._global_rng()
-            self._set_global_rng(outer)
-
-    def rng_state(self):
-        return dict(self.rng)
-
-    def set_rng_state(self, state):
-        self.rng = dict(self.rng, vmas=list(state["vmas"]))
-        if "cuda" in state and self.device.type == "cuda":
-            self.rng["cuda"] = state["cuda"]
-        return True
-
-    def reset(self):
-        obs = self._call(self.env.reset)
-        return torch.stack(obs[: self.scn["n_agents"]], 1)
-
-    def step(self, actions):
-        n = self.scn["n_agents"]
-        acts = [actions[:, i] for i in range(n)]
-        if self.scn["kind"] == "tag":
-            pos, _, _, prey_pos, _ = self.env.scenario.state()
-            acts += list(scripted_prey_actions(prey_pos, pos, self.directions).unbind(1))
-        obs, rews, _, _ = self._call(self.env.step, acts)
-        return torch.stack(obs[:n], 1), torch.stack(rews[:n], 1)
-
-    def close(self):
-        pass
-
-
-def make_envs(backend, scn, num_envs, seed, device, episode_length=25):
-    cls = MPE2Vec if backend == "mpe2" else VMASVec
-    # mpe2 computes on the CPU anyway; VMAS simulates on the training device
-    return cls(scn, num_envs, seed, device if backend == "vmas" else torch.device("cpu"), episode_length)
-
-
 # ALGO LOGIC: initialize agent here:
 def layer_init(layer, std=2**0.5, bias_const=0.0):
     torch.nn.init.orthogonal_(layer.weight, std)
@@ -529,7 +218,7 @@ class RewardDecoder(nn.Module):
 
 
 def decomposition_loss(pred, returns):
-    """Return decomposition, sum form with per-agent credit (methods.md §3.4): pred (episodes, T, n_agents) are the
+    """Return decomposition, sum form with per-agent credit (docs/methods.md): pred (episodes, T, n_agents) are the
     predicted rewards of every step of every agent; loss = mean over episodes of (sum_{t, i} pred - R)^2."""
     return ((pred.sum(dim=(1, 2)) - returns) ** 2).mean()
 
@@ -572,7 +261,7 @@ class EpisodeBuffer:
         self.size, self.pos = n, pos
 
 
-# LLM stage: latent-reward factors with self-verification (methods.md §3.2, §3.3).
+# LLM stage: latent-reward factors with self-verification (docs/methods.md).
 def observation_form(scn):
     lines, start = [], 0
     for _, size, text in observation_layout(scn):

@@ -56,7 +56,7 @@ class Args:
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
-    # Algorithm specific arguments (defaults: LaRe's TD3 settings, methods.md §3.5)
+    # Algorithm specific arguments (defaults: LaRe's TD3 settings, docs/methods.md)
     env_id: str = "HalfCheetah-v5"
     """the id of the environment: Reacher-v5, HalfCheetah-v5, Walker2d-v5 or HumanoidStandup-v5"""
     total_timesteps: int = 1_000_000
@@ -321,7 +321,7 @@ class RewardDecoder(nn.Module):
 
 
 def decomposition_loss(pred, seg, returns, lengths, counts, kind):
-    """Return-decomposition loss over a few episodes (methods.md §3.4).
+    """Return-decomposition loss over a few episodes (docs/methods.md).
     pred: predicted rewards of the sampled steps; seg: episode slot of each step; returns, lengths (T), counts (K):
     per episode. All target the per-step mean return R/T:
       rd:           (sum_t r_t / T - R/T)^2 over whole episodes (counts == lengths)
@@ -355,7 +355,7 @@ def ircr_rewards(rb, idx):
     return (r - lo) / (hi - lo) if hi > lo else np.ones_like(r)
 
 
-# LLM stage: generate latent-reward factors with self-verification (methods.md §3.2, §3.3).
+# LLM stage: generate latent-reward factors with self-verification (docs/methods.md).
 def env_name(env_id):
     return env_id.split("-v")[0]
 

@@ -1,7 +1,7 @@
 """Task objects re-modelled from primitives (boxes): tables, the switch, the double door.
 
 Each builder adds bodies to the scene spec. The originals are PartNet-Mobility meshes; here only their
-reference dimensions, joint ranges and placements are kept (see the reference notes, §3-§4), with link frames
+reference dimensions, joint ranges and placements are kept, with link frames
 chosen so that the Bi-DexHands keypoint offsets keep their meaning (a point on the part a hand must push).
 """
 

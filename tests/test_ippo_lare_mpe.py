@@ -15,6 +15,9 @@ import torch
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import mpe_envs
+from mpe_envs.scenarios import MPE2_DIRECTIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "ippo_lare_mpe.py"
 SCENARIOS = ["spread_n6", "spread_n15", "spread_n30", "tag_n6", "tag_n15", "tag_n30"]
@@ -42,7 +45,7 @@ def test_knearest_observation_hand_built(mpe):
     vel = torch.tensor([[[0.1, 0.2], [0.3, 0.4]]])
     landmarks = torch.tensor([[[0.0, 2.0], [0.5, 0.0]]])
     prey_pos, prey_vel = torch.tensor([[[0.0, -1.0]]]), torch.tensor([[[1.0, -1.0]]])
-    obs = mpe.build_observation(scn, pos, vel, landmarks, prey_pos, prey_vel)
+    obs = mpe_envs.build_observation(scn, pos, vel, landmarks, prey_pos, prey_vel)
     # agent 0: vel, pos, landmarks nearest first (0.5,0) then (0,2), other predator (1,0), prey (0,-1), prey velocity
     expected0 = [0.1, 0.2, 0, 0, 0.5, 0, 0, 2, 1, 0, 0, -1, 1, -1]
     np.testing.assert_allclose(obs[0, 0].numpy(), expected0)
@@ -54,7 +57,7 @@ def test_knearest_observation_hand_built(mpe):
 def test_mpe2_wrapper_passes_parallel_api_test(mpe, scenario):
     from pettingzoo.test import parallel_api_test
 
-    env = mpe.make_knearest_mpe(mpe.SCENARIOS[scenario])
+    env = mpe_envs.make_knearest_mpe(mpe.SCENARIOS[scenario])
     parallel_api_test(env, num_cycles=30)
 
 
@@ -88,10 +91,10 @@ def test_vmas_vectorised_rewards_equal_the_library_rewards(mpe, scenario):
 
 
 def test_scripted_prey_flees_and_stays_inside(mpe):
-    dirs = torch.tensor(mpe.MPE2_DIRECTIONS, dtype=torch.float32)
+    dirs = torch.tensor(MPE2_DIRECTIONS, dtype=torch.float32)
     prey = torch.tensor([[[0.0, 0.0], [0.95, 0.0]]])
     pred = torch.tensor([[[-0.3, 0.0]]])
-    actions = mpe.scripted_prey_actions(prey, pred, dirs)[0].tolist()
+    actions = mpe_envs.scripted_prey_actions(prey, pred, dirs)[0].tolist()
     assert actions[0] == 2  # predator on the left: move right (+x)
     assert actions[1] == 1  # already at the border: pushed back left (-x)
 
