@@ -28,9 +28,10 @@ from tqdm import tqdm
 
 from llmcode.annotator import Annotator
 from llmcode.prompts import chat, render_prompt
-from runkit import CheckpointClock, announce, check_counts, cpu_model, save_atomic, stopped, usage_error
+from runkit import CheckpointClock, announce, check_counts, cpu_model, load_checkpoint, save_atomic, stopped, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
 
 
 @dataclass
@@ -606,7 +607,7 @@ class RewardModel:
             self.mean, self.var, self.count = state["stats"]
             self.pool.extend(state["pool"])
             self.pool_set.update(state["pool"])
-            self.rounds, self.steps = state.get("rounds", 0), state.get("steps", 0)
+            self.rounds, self.steps = state["rounds"], state["steps"]
 
 
 # ---------------------------------------------------------------- actors (one process each, shared-memory buffers)
@@ -827,14 +828,14 @@ def main(args: Args):
     global_step, version_start, episodes = 0, 0, 0
     cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
     if args.resume:
-        ckpt = torch.load(args.resume, map_location=device, weights_only=False)
+        ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT, device)
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
         annotator.load_state_dict(ckpt["annotator"])
         if reward_model is not None:
             reward_model.load_state_dict(ckpt["reward_model"])
         global_step, version_start, episodes = ckpt["global_step"], ckpt["version"], ckpt["episodes"]
-        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
+        cpus = ckpt["cpus"] + cpus
         print(f"resumed from {args.resume} at step {global_step}")
 
     # shared memory: rollout slots, the published weights and their version
@@ -864,7 +865,7 @@ def main(args: Args):
 
     def save_checkpoint():
         path = run_dir / f"{args.exp_name}.cleanrl_model"
-        save_atomic({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
+        save_atomic({"format": CHECKPOINT_FORMAT, "agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
                     "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
                     "version": learner_version, "episodes": episodes, "cpus": cpus, "args": asdict(args)}, path)
         return path

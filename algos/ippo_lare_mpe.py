@@ -25,9 +25,21 @@ from tqdm import tqdm
 from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
 from mpe_envs import SCENARIOS, make_envs, observation_layout
 from mpe_envs.scenarios import AGENT_SIZE, LANDMARK_SIZE_TAG, PREY_SIZE
-from runkit import CheckpointClock, Stopper, announce, check_choice, check_counts, cpu_model, save_atomic, stopped, usage_error
+from runkit import (
+    CheckpointClock,
+    Stopper,
+    announce,
+    check_choice,
+    check_counts,
+    cpu_model,
+    load_checkpoint,
+    save_atomic,
+    stopped,
+    usage_error,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
 
 
 @dataclass
@@ -247,7 +259,7 @@ class EpisodeBuffer:
 
     def load_state_dict(self, state):
         x, returns, pos = state["x"], state["returns"], state["pos"]
-        if state.get("capacity", self.capacity) != self.capacity:
+        if state["capacity"] != self.capacity:
             # A run extended with a larger --total-timesteps has a larger buffer (capacity = min(reward_buffer_episodes,
             # all episodes of the run)). Lay the episodes out oldest first from slot 0, as the uninterrupted run has
             # them (sampling draws slot indices), and keep the newest if they do not all fit.
@@ -419,7 +431,7 @@ if __name__ == "__main__":
     check_args(args)
     scn = SCENARIOS[args.scenario]
     # map_location: a checkpoint written on a GPU resumes on a CPU-only machine too (states are moved to `device` below)
-    ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
+    ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT) if args.resume else None
     run_name = f"{args.scenario}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_dir = Path(args.runs_dir) / run_name
     if args.track:
@@ -489,12 +501,12 @@ if __name__ == "__main__":
         if buffer is not None:
             buffer.load_state_dict(ckpt["buffer"])
         start_update, best_eval, evals, train_returns = ckpt["update"] + 1, ckpt["best_eval"], ckpt["evals"], ckpt["train_returns"]
-        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
+        cpus = ckpt["cpus"] + cpus
         # Every random stream the run draws from, restored last (setup above drew from some of them): torch (policy
         # sampling, minibatch and decoder-batch indices), numpy / python (unused by this script, but the LLM function
         # may draw from numpy), and the envs' own streams (so that the envs are not re-seeded with seed + i).
         torch.set_rng_state(ckpt["torch_rng"])
-        if ckpt.get("cuda_rng") is not None and device.type == "cuda":
+        if ckpt["cuda_rng"] is not None and device.type == "cuda":
             torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
         if "env_rng" in ckpt:  # absent from checkpoints written before it was saved: those resume, not exactly
             np.random.set_state(ckpt["numpy_rng"])
@@ -506,7 +518,7 @@ if __name__ == "__main__":
     def save_checkpoint(update):
         # Checkpoints fall between PPO updates and every update runs whole episodes that start with a reset (rollout),
         # so no env state is saved: the random streams are all a resumed run needs to continue exactly.
-        state = {"update": update, "global_step": update * batch_steps, "best_eval": best_eval, "evals": evals,
+        state = {"format": CHECKPOINT_FORMAT, "update": update, "global_step": update * batch_steps, "best_eval": best_eval, "evals": evals,
                  "train_returns": train_returns, "torch_rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                  "numpy_rng": np.random.get_state(), "python_rng": random.getstate(),

@@ -506,15 +506,20 @@ def run_jobs(jobs: list[dict], workers: int, on_result) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
+STATE_FORMAT = 1  # saved in search_state.json; a resume refuses any other
+
+
 class SearchState:
     """Everything a search has finished, rewritten atomically after each candidate (resume reads it back)."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.data = json.loads(path.read_text()) if path.exists() else {"answers": {}, "candidates": {}, "evaluations": {},
-                                                                          "cpus": []}
-        # The CPU of each stretch of the search: first the start, then one per resume (older states did not say).
-        self.data["cpus"] = self.data.get("cpus", ["not recorded"]) + [cpu_model()]
+        self.data = json.loads(path.read_text()) if path.exists() else {"format": STATE_FORMAT, "answers": {},
+                                                                          "candidates": {}, "evaluations": {}, "cpus": []}
+        if self.data.get("format") != STATE_FORMAT:
+            usage_error(f"{path}: a search state of format {self.data.get('format')}, this script reads format "
+                        f"{STATE_FORMAT} (written by another version of it); start a new search")
+        self.data["cpus"].append(cpu_model())  # the CPU of each stretch of the search: the start, then each resume
 
     def save(self) -> None:
         write_json(self.path, self.data)

@@ -29,9 +29,21 @@ from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
-from runkit import CheckpointClock, Stopper, announce, check_choice, check_counts, cpu_model, save_atomic, stopped, usage_error
+from runkit import (
+    CheckpointClock,
+    Stopper,
+    announce,
+    check_choice,
+    check_counts,
+    cpu_model,
+    load_checkpoint,
+    save_atomic,
+    stopped,
+    usage_error,
+)
 
 REPO = Path(__file__).resolve().parents[1]
+CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
 
 
 @dataclass
@@ -417,12 +429,12 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     if progress_answer is not None:
         (run_dir / "progress_function.py").write_text(progress_answer)
 
-    ckpt = torch.load(args.resume, map_location=device, weights_only=False) if args.resume else None
+    ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT, device) if args.resume else None
 
     # Reward machinery: bins + counts for ProgressCounts, ranges for ProgressAsReward, hashing for SimHash.
     discretiser = counts = simhash = None
     if args.reward in ("progresscounts", "progress-as-reward"):
-        if ckpt is not None and ckpt.get("ranges") is not None:  # the bins the counts were made with, exactly
+        if ckpt is not None:  # the bins the counts were made with, exactly
             lo, hi = (torch.tensor(ckpt["ranges"][key], device=device) for key in ("lo", "hi"))
             directions = ckpt["ranges"]["directions"]
         else:
@@ -456,8 +468,8 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
         if counts is not None:
             counts.counts.copy_(ckpt["counts"])
         torch.set_rng_state(ckpt["torch_rng"])
-        history = ckpt.get("history", [])
-        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
+        history = ckpt["history"]
+        cpus = ckpt["cpus"] + cpus
 
     next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
     next_done = torch.zeros(args.num_envs, device=device)
@@ -611,7 +623,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
 
         due = iteration % args.checkpoint_every == 0 or iteration == args.num_iterations or clock.due()
         if (args.save_model and due) or stop.requested:
-            state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
+            state = {"format": CHECKPOINT_FORMAT, "agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
                      "iteration": iteration, "best_success": best_success, "best_original": best_original, "args": asdict(args),
                      "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state(),
                      "history": history, "cpus": cpus, "ranges": None if discretiser is None else
@@ -702,11 +714,9 @@ if __name__ == "__main__":
     selection_dir = None
     if args.resume:
         checkpoint = Path(args.resume)
-        if not checkpoint.is_file():
-            usage_error(f"--resume {args.resume}: no such checkpoint file")
         # The interrupted run's own settings (task, reward, progress sample, bins, network ...), so that the counts
         # and weights go on with what made them; only the resume flag, and a longer --total-timesteps, are new.
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["args"]
+        saved = load_checkpoint(checkpoint, CHECKPOINT_FORMAT)["args"]
         overrides = {"resume": args.resume, "select_best": False}
         if given_on_command_line("--total-timesteps"):
             overrides["total_timesteps"] = args.total_timesteps

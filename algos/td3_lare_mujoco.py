@@ -23,9 +23,20 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
-from runkit import CheckpointClock, Stopper, announce, check_counts, cpu_model, save_atomic, stopped, usage_error
+from runkit import (
+    CheckpointClock,
+    Stopper,
+    announce,
+    check_counts,
+    cpu_model,
+    load_checkpoint,
+    save_atomic,
+    stopped,
+    usage_error,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
 
 
 @dataclass
@@ -498,7 +509,7 @@ def check_args(args) -> None:
 if __name__ == "__main__":
     args = tyro.cli(Args)
     check_args(args)
-    ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
+    ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT) if args.resume else None
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_dir = Path(args.runs_dir) / run_name
     if args.track:
@@ -581,25 +592,23 @@ if __name__ == "__main__":
     if decoder is not None:
         parts.update(decoder=decoder, decoder_optimizer=decoder_optimizer)
     # A checkpoint holds the env in mid-episode and every random stream, so that a resumed run continues exactly
-    # as if it had never stopped (checkpoints from before this was saved restart the episode and the streams).
-    exact_resume = ckpt is not None and "env" in ckpt
+    # as if it had never stopped.
     resumes = []  # where this run was interrupted and continued, and whether exactly (reported in summary.json)
     cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
     if ckpt is not None:
         for name, part in parts.items():
             part.load_state_dict(ckpt[name])
-        rb.load_state_dict(ckpt["buffer"], keep_partial_episode=exact_resume)
+        rb.load_state_dict(ckpt["buffer"], keep_partial_episode=True)
         start_step, best_eval, evals = ckpt["global_step"], ckpt["best_eval"], ckpt["evals"]
         rng.bit_generator.state = ckpt["rng"]
-        resumes = ckpt.get("resumes", []) + [{"step": start_step, "exact": exact_resume}]
-        cpus = ckpt.get("cpus", ["not recorded"]) + cpus
-        if exact_resume:
-            torch.set_rng_state(ckpt["torch_rng"])
-            if ckpt["cuda_rng"] and device.type == "cuda":
-                torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
+        resumes = ckpt["resumes"] + [{"step": start_step, "exact": True}]
+        cpus = ckpt["cpus"] + cpus
+        torch.set_rng_state(ckpt["torch_rng"])
+        if ckpt["cuda_rng"] and device.type == "cuda":
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
 
     def save_checkpoint(step):
-        state = {"global_step": step, "best_eval": best_eval, "evals": evals, "rng": rng.bit_generator.state,
+        state = {"format": CHECKPOINT_FORMAT, "global_step": step, "best_eval": best_eval, "evals": evals, "rng": rng.bit_generator.state,
                  "args": asdict(args), "buffer": rb.state_dict(), "torch_rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                  "env": env_snapshot(env), "obs": obs, "ep_return": ep_return, "ep_length": ep_length,
@@ -612,7 +621,7 @@ if __name__ == "__main__":
         return path
 
     # TRY NOT TO MODIFY: start the game
-    if exact_resume:
+    if ckpt is not None:
         restore_env(env, ckpt["env"])
         obs, ep_return, ep_length = ckpt["obs"], ckpt["ep_return"], ckpt["ep_length"]
     else:

@@ -252,9 +252,9 @@ class Annotator:
     def load_state_dict(self, state):
         with self.lock:
             self.labels.update(state["labels"])
-            self.preferences.update(state.get("preferences", {}))
-            self.arrived_in_batch = state.get("arrived_in_batch", 0)
-            if self.mode != "cached":  # cached mode never queues (older checkpoints may hold a long list)
+            self.preferences.update(state["preferences"])
+            self.arrived_in_batch = state["arrived_in_batch"]
+            if self.mode != "cached":  # cached mode never queues
                 for m in state["pending"]:
                     if m not in self.labels and m not in self.preferences:
                         self._queue(m)

@@ -3,6 +3,7 @@
 - `usage_error` / `check_counts` / `check_choice`: one line on stderr and exit code 2 for a bad argument;
 - `cpu_model`: recorded per run, because a seed fixes a CPU run only on one kind of CPU;
 - `save_atomic` / `write_json`: a file is either the old one or the new one, never half written;
+- `load_checkpoint`: a checkpoint of this script's format version, or one line saying why not;
 - `announce`: where a run writes and how to watch it;
 - `Stopper` / `stopped`: Ctrl-C asks the training loop to stop at its next safe point, to save and print how to
   resume;
@@ -65,6 +66,21 @@ def save_atomic(state: Any, path: Path) -> Path:
     torch.save(state, tmp)
     os.replace(tmp, path)
     return path
+
+
+def load_checkpoint(path: str | Path, version: int, map_location: Any = "cpu") -> dict:
+    """A checkpoint written by this version of the script (`version`, saved as its "format"); an older or foreign
+    file is refused with one line, since its fields would not match what the script restores."""
+    import torch
+
+    if not Path(path).is_file():
+        usage_error(f"--resume {path}: no such checkpoint file")
+    checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+    found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
+    if found != version:
+        usage_error(f"--resume {path}: a checkpoint of format {found}, this script reads format {version} "
+                    "(written by another version of it); start a new run")
+    return checkpoint
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -45,3 +45,15 @@ def test_an_unknown_llm_mode_is_refused_with_exit_code_2(script, tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "psychic" in result.stderr and "cached" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("script", ["ppo_progresscounts_isaac", "td3_lare_mujoco", "ippo_lare_mpe", "appo_oni_nethack"])
+def test_a_checkpoint_of_another_format_is_refused_with_one_line(script, tmp_path):
+    import torch
+
+    old = tmp_path / "old.pt"
+    torch.save({"agent": {}, "args": {}}, old)  # written before checkpoints carried a format version
+    result = subprocess.run([sys.executable, str(ALGOS / f"{script}.py"), "--resume", str(old)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and "a checkpoint of format None" in lines[0], result.stderr[-2000:]
