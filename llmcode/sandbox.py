@@ -115,7 +115,7 @@ class Worker:
         if not started["ok"]:
             self.close()
             raise SandboxUnavailable(self._text(started))
-        send_message(self.socket.fileno(), {"op": "define", "source": source, "entry": entry, "library": library_sources})
+        self._send({"op": "define", "source": source, "entry": entry, "library": library_sources}, "The code's top level")
         reply = self._reply(time_limit_s, "The code's top level")
         if not reply["ok"]:
             self.close()
@@ -130,8 +130,7 @@ class Worker:
             args_spec, kwargs_spec = encoder.encode(list(args)), encoder.encode(dict(kwargs))
         except wire.WireError as error:
             raise LLMCodeFailed(f"{what} cannot be called with these arguments: {error}") from None
-        send_message(self.socket.fileno(), {"op": "call", "args": args_spec, "kwargs": kwargs_spec,
-                                            "inputs_end": self.arena_bytes // 2})
+        self._send({"op": "call", "args": args_spec, "kwargs": kwargs_spec, "inputs_end": self.arena_bytes // 2}, what)
         reply = self._reply(self.time_limit_s, what)
         if not reply["ok"]:
             raise LLMCodeFailed(f"{what} {self._text(reply)}")
@@ -141,6 +140,14 @@ class Worker:
                                device=device)
         except (wire.WireError, ValueError, TypeError, RuntimeError) as error:
             raise LLMCodeFailed(f"{what} returned a value that cannot be used: {error}") from None
+
+    def _send(self, request: dict, what: str) -> None:
+        try:
+            send_message(self.socket.fileno(), request)
+        except OSError:  # the worker is gone (e.g. killed for its memory) since its last reply
+            self.close()
+            raise LLMCodeFailed(f"{what} failed: its worker process died. It may have used more than its memory "
+                                "limit, or done something the sandbox forbids (files, network, processes).") from None
 
     def _reply(self, timeout_s: float, what: str) -> dict:
         """The worker's next message, all of it before the deadline; anything else stops the worker."""

@@ -178,3 +178,16 @@ def test_workers_end_with_a_killed_trainer(tmp_path):
     alive = [pid for pid in (template, worker) if Path(f"/proc/{pid}").exists()
              and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
     assert alive == [], "sandbox processes outlived their trainer"
+
+
+def test_a_worker_killed_between_calls_gives_a_clean_failure_then_a_fresh_worker():
+    import os
+    import signal as signals
+
+    function = compile_llm_function("def f(x):\n    return x * 2\n", "f")
+    assert float(function(torch.ones(1))) == 2.0
+    os.kill(function._worker.pid, signals.SIGKILL)  # e.g. the kernel's OOM killer
+    time.sleep(0.2)
+    with pytest.raises(LLMCodeFailed, match="worker process died"):
+        function(torch.ones(1))
+    assert float(function(torch.ones(1))) == 2.0
