@@ -918,7 +918,7 @@ def main(args: Args):
             if reward_model is not None:
                 reward_model.update()
             if annotator.fatal_error is not None:
-                raise RuntimeError(f"ONI annotator: {annotator.fatal_error}")
+                raise SystemExit(f"error: ONI annotator: {annotator.fatal_error}")  # saved below, then one line
             global_step += args.batch_size
             pbar.update(args.batch_size)
 

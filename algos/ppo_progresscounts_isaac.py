@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
@@ -24,7 +25,8 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import dexhands
-from llmcode.client import LLMClient
+from llmcode.cache import CacheError
+from llmcode.client import LLMClient, LLMError
 from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
@@ -739,9 +741,16 @@ if __name__ == "__main__":
                    name=run_dir.name, save_code=True)
 
     answers = None
-    if args.reward in ("progresscounts", "progress-as-reward"):
+    if args.reward in ("progresscounts", "progress-as-reward") and args.resume:
+        # The function the counts were made with, as the run saved it; not a new answer from the LLM.
+        saved = run_dir / "progress_function.py"
+        answers = {args.progress_sample: SimpleNamespace(text=saved.read_text(), file=saved)}
+    elif args.reward in ("progresscounts", "progress-as-reward"):
         probe = dexhands.make(args.task, num_envs=2, device="cpu", backend="mujoco", seed=args.seed)
-        answers = ask_progress_answers(args, probe)
+        try:
+            answers = ask_progress_answers(args, probe)
+        except (CacheError, LLMError) as error:  # a missing cached answer, an unreachable endpoint: one line
+            raise SystemExit(f"error: {error}") from None
 
     summaries = []
     for k in range(args.num_progress_samples) if args.select_best else [args.progress_sample]:

@@ -38,8 +38,8 @@ class Annotator:
         self.concurrency, self.max_pending = concurrency, max_pending
         self.table: dict[str, int] = {}  # the label files: message -> label
         self.table_preferences: dict[tuple[str, str], float] = {}  # the files' recorded ranking answers
-        for name in label_files:
-            path = Path(name)
+        for file in label_files:
+            path = Path(file)
             if path.is_file():
                 table = json.loads(path.read_text(encoding="utf-8"))
                 self.table.update({m: int(v) for m, v in table["labels"].items()})
@@ -181,38 +181,48 @@ class Annotator:
 
     def _loop(self):
         while not self.stop_event.is_set() and self.fatal_error is None:
-            batch = self._take_batch()
-            if not batch:
-                self.stop_event.wait(0.05)
-                continue
-            self.requests += len(batch)
-            results = self._ask_all(batch)
-            failed = [m for m, r in zip(batch, results) if r is None]
-            with self.lock:
-                answered = [(m, r) for m, r in zip(batch, results) if r is not None]
-                for m, (value, answer) in answered:
-                    self._arrive(m, value)
-                    self.provenance[m] = {**answer.provenance, "answer": answer.text}
-                self.answered += len(answered)
-                self.new_batches += int(bool(answered))  # one LLM round that came back = one batch (ONI)
-                self.in_flight.difference_update(batch)
-                # back into the queue, behind newer messages
-                self.pending = {**dict.fromkeys(m for m in failed if m not in self.pending), **self.pending}
-                while len(self.pending) > self.max_pending:
-                    self.pending.pop(next(iter(self.pending)))
-            if self.stop_event.is_set():
-                return
-            if self.fatal_error is not None:
-                warnings.warn(f"{self.name} stopped: {self.fatal_error}", stacklevel=1)
-                return
-            if failed:
-                self.failures += len(failed)
-                warnings.warn(f"{self.name}: {len(failed)} of {len(batch)} LLM requests failed, last error: "
-                              f"{self.last_error}; the messages stay unlabelled and are retried in {self.retry_s:.0f} s",
+            try:
+                self._round()
+            except Exception as error:  # e.g. an unwritable record file: say so, keep labelling after a pause
+                self.last_error = f"{type(error).__name__}: {error}"
+                warnings.warn(f"{self.name}: a round failed ({self.last_error}); retrying in {self.retry_s:.0f} s",
                               stacklevel=1)
                 self.stop_event.wait(self.retry_s)
-            elif self.mode == "record":
-                self.write_record()
+
+    def _round(self):
+        """One round: the newest pending items, asked in parallel; answers published, failures queued again."""
+        batch = self._take_batch()
+        if not batch:
+            self.stop_event.wait(0.05)
+            return
+        self.requests += len(batch)
+        results = self._ask_all(batch)
+        failed = [m for m, r in zip(batch, results) if r is None]
+        with self.lock:
+            answered = [(m, r) for m, r in zip(batch, results) if r is not None]
+            for m, (value, answer) in answered:
+                self._arrive(m, value)
+                self.provenance[m] = {**answer.provenance, "answer": answer.text}
+            self.answered += len(answered)
+            self.new_batches += int(bool(answered))  # one LLM round that came back = one batch (ONI)
+            self.in_flight.difference_update(batch)
+            # back into the queue, behind newer messages
+            self.pending = {**dict.fromkeys(m for m in failed if m not in self.pending), **self.pending}
+            while len(self.pending) > self.max_pending:
+                self.pending.pop(next(iter(self.pending)))
+        if self.stop_event.is_set():
+            return
+        if self.fatal_error is not None:
+            warnings.warn(f"{self.name} stopped: {self.fatal_error}", stacklevel=1)
+            return
+        if self.mode == "record" and answered:  # what was paid for is on disk at once
+            self.write_record()
+        if failed:
+            self.failures += len(failed)
+            warnings.warn(f"{self.name}: {len(failed)} of {len(batch)} LLM requests failed, last error: "
+                          f"{self.last_error}; the messages stay unlabelled and are retried in {self.retry_s:.0f} s",
+                          stacklevel=1)
+            self.stop_event.wait(self.retry_s)
 
     def write_record(self):
         if self.record_file is None or not self.provenance:

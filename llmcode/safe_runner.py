@@ -51,9 +51,13 @@ class SafeFunction:
         self._worker_args = dict(source=source, entry=entry, library_sources=library_sources, time_limit_s=time_limit_s,
                                  memory_limit_mb=memory_limit_mb, arena_mb=arena_mb)
         self._worker: Worker | None = None
+        self._finalizer = None
+        self._closed = False
         self._start()
 
     def _start(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()  # the stopped worker's memory goes now, not when this function is collected
         self._worker = Worker(**self._worker_args)
         self._finalizer = weakref.finalize(self, self._worker.close)
 
@@ -61,6 +65,8 @@ class SafeFunction:
         return f"SafeFunction({self.entry}({', '.join(self.parameters)}), calls={self.calls})"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._closed:
+            raise LLMCodeFailed(f"`{self.entry}` was closed")
         self.calls += 1
         if self._worker.socket is None:  # stopped after a time-out or a crash: the next call gets a fresh worker
             self._start()
@@ -81,7 +87,8 @@ class SafeFunction:
         return result
 
     def close(self) -> None:
-        """Stop the worker now (it is also stopped when the function is garbage-collected)."""
+        """Stop the worker now (it is also stopped when the function is garbage-collected); later calls fail."""
+        self._closed = True
         self._finalizer()
 
 

@@ -38,7 +38,7 @@ class _Template:
     """The template process of this trainer process (started on first use, restarted if it died)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # a finalizer (kill) may run while this thread holds it (fork)
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
 
@@ -48,10 +48,13 @@ class _Template:
             request = {"op": "fork", "arena_bytes": arena_bytes, "memory_limit_bytes": memory_limit_bytes}
             try:
                 socket.send_fds(self.control, [json.dumps(request).encode()], [call_fd, arena_fd])
-                return int(json.loads(self.control.recv(4096))["pid"])
-            except (OSError, ValueError, KeyError) as error:
+                reply = json.loads(self.control.recv(4096))
+            except (OSError, ValueError) as error:
                 self._stop()
                 raise SandboxUnavailable(f"the sandbox's template process failed: {error}") from None
+            if "pid" not in reply:  # the fork itself failed (e.g. no processes left); the template goes on
+                raise SandboxUnavailable(f"no sandbox worker could be started: {reply.get('error')}")
+            return int(reply["pid"])
 
     def kill(self, pid: int) -> None:
         with self.lock:
@@ -107,11 +110,16 @@ class Worker:
         fcntl.fcntl(self.arena_fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
         self.arena = memoryview(mmap.mmap(self.arena_fd, self.arena_bytes))
         self.socket, theirs = socket.socketpair()
+        self.pid = None
         try:
             self.pid = _TEMPLATE.fork(theirs.fileno(), self.arena_fd, self.arena_bytes, memory_limit_mb << 20)
+            started = self._reply(STARTUP_TIMEOUT_S, "The sandbox worker")
+        except LLMCodeFailed as error:
+            raise SandboxUnavailable(f"the sandbox worker did not start: {error}") from None
         finally:
             theirs.close()
-        started = self._reply(STARTUP_TIMEOUT_S, "The sandbox worker")
+            if self.pid is None or self.socket is None:
+                self.close()
         if not started["ok"]:
             self.close()
             raise SandboxUnavailable(self._text(started))
@@ -192,14 +200,19 @@ class Worker:
         return text[:4000] if isinstance(text, str) else "failed"
 
     def close(self) -> None:
-        """Stop the worker (idempotent). Its shared memory is freed with the last view of it."""
+        """Stop the worker and free its shared memory (idempotent)."""
         if self.socket is not None:
             self.socket.close()
             self.socket = None
-            _TEMPLATE.kill(self.pid)
+            if self.pid is not None:
+                _TEMPLATE.kill(self.pid)
         if self.arena_fd is not None:
             os.close(self.arena_fd)
             self.arena_fd = None
+            try:
+                self.arena.release()
+            except BufferError:  # a view of it is still alive somewhere: the mapping goes with that view
+                pass
 
 
 def _first_tensor_device(args: tuple, kwargs: dict) -> torch.device | None:

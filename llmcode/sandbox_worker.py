@@ -1,7 +1,8 @@
 """The sandbox's processes: a clean template process that forks one worker per compiled LLM function.
 
-Started by `llmcode.sandbox` as `python -m llmcode.sandbox_worker FD` with an empty environment. The template
-imports torch and numpy once (that is the only time anything here reads files), then waits on its control socket
+Started by `llmcode.sandbox` (`python -I -c ... main(FD)`) with an empty environment. The template imports torch
+and numpy once (a worker reads nothing but its own /proc entries, before its filter is loaded), then waits on its
+control socket
 for requests from the trainer: `fork` (with the worker's call socket and shared-memory fd passed along) and `kill`.
 A forked worker closes every other file descriptor, caps its address space, and loads a seccomp filter
 (libseccomp, through pyseccomp) that allows only the system calls computing needs: reading, writing to its call
@@ -214,7 +215,13 @@ def main(control_fd: int) -> None:
             break
         request = json.loads(data)
         if request["op"] == "fork":
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as error:  # e.g. out of processes: this request fails, the template and its workers go on
+                for fd in fds:
+                    os.close(fd)
+                control.sendall(json.dumps({"error": str(error)}).encode())
+                continue
             if pid == 0:
                 try:
                     _worker(fds[0], fds[1], int(request["arena_bytes"]), int(request["memory_limit_bytes"]))

@@ -159,10 +159,12 @@ def check_source(source: str) -> ast.Module:
         raise LLMCodeRefused("The code is nested too deeply to check; write flatter expressions.") from None
     if checker.problems:
         listed = "\n".join(f"  - {p}" for p in checker.problems[:20])
+        if len(checker.problems) > 20:
+            listed += f"\n  - ... and {len(checker.problems) - 20} more"
         raise LLMCodeRefused(
             "The code was refused by the safety check:\n"
             f"{listed}\n"
-            "Allowed: imports of math, typing, numpy, torch (with torch.nn.functional, torch.linalg), plain functions, "
+            f"Allowed: imports of {', '.join(allowlist.ALLOWED_MODULES)}; plain functions, "
             "tensor math; not allowed: files, processes, network, eval/exec/getattr, names starting with '_'."
         )
     return tree

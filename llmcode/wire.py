@@ -36,16 +36,18 @@ def _align(offset: int) -> int:
 
 
 class Encoder:
-    """Lays values out in `arena[start:limit]`: `spec = encoder.encode(value)` copies each tensor's bytes there."""
+    """Lays values out in `arena[start:limit]`: `spec = encoder.encode(value)` copies each tensor's bytes there.
+    Spec tags: "v" a JSON value (None, bool, int, str), "f" a float (as its repr, so nan and inf survive), "list",
+    "tuple", "dict" (pairs), and "tensor"/"ndarray"/"scalar" (dtype, shape, offset into the arena)."""
 
     def __init__(self, arena: memoryview, start: int, limit: int):
-        self.arena, self.offset, self.limit = arena, start, limit
+        self.arena, self.start, self.offset, self.limit = arena, start, start, limit
         self.nodes = 0
 
     def reserve(self, nbytes: int) -> int:
         offset = _align(self.offset)
         if offset + nbytes > self.limit:
-            raise WireError(f"the value needs more than the {self.limit >> 20} MiB shared-memory area")
+            raise WireError(f"the value needs more than the {(self.limit - self.start) >> 20} MiB shared-memory area")
         self.offset = offset + nbytes
         return offset
 
@@ -66,7 +68,7 @@ class Encoder:
         if isinstance(value, torch.Tensor):
             return self.array(value.detach(), "tensor")
         if isinstance(value, np.ndarray | np.generic):
-            return self.array(torch.from_numpy(np.ascontiguousarray(value)) if value.dtype.str in NUMPY_DTYPES
+            return self.array(torch.from_numpy(np.array(value, copy=True, order="C")) if value.dtype.str in NUMPY_DTYPES
                               else _unsupported(value), "ndarray" if isinstance(value, np.ndarray) else "scalar")
         if type(value) in (list, tuple) or isinstance(value, tuple):
             kind = "list" if type(value) is list else "tuple"

@@ -1,7 +1,8 @@
 """The Multi-Particle Environments of LaRe's experiments behind one batched interface, for `algos/ippo_lare_mpe.py`.
 
-`make_envs(backend, scenario, num_envs, seed, device, episode_length)` returns an object with `reset() -> obs` and
-`step(actions) -> (obs, rewards)`, tensors of shape (num_envs, n_agents, ...), for the `mpe2` or the `vmas` backend.
+`make_envs(backend, scn, num_envs, seed, device, episode_length)`, with `scn` an entry of `SCENARIOS`, returns an
+object with `reset() -> obs` and `step(actions) -> (obs, rewards)`, tensors of shape (num_envs, n_agents, ...), for
+the `mpe2` or the `vmas` backend.
 """
 
 import torch

@@ -75,7 +75,10 @@ def load_checkpoint(path: str | Path, version: int, map_location: Any = "cpu") -
 
     if not Path(path).is_file():
         usage_error(f"--resume {path}: no such checkpoint file")
-    checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as error:  # truncated, or not a torch file at all
+        usage_error(f"--resume {path}: not a readable checkpoint ({type(error).__name__})")
     found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
     if found != version:
         usage_error(f"--resume {path}: a checkpoint of format {found}, this script reads format {version} "

@@ -632,7 +632,7 @@ def test_fatal_llm_error_stops_the_run_and_keeps_its_state(monkeypatch, tmp_path
     fake_llm.set_handler(lambda request, i: Reply(status=404, error_message="model not found"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(RuntimeError, match="HTTP 404"):
+        with pytest.raises(SystemExit, match="error: ONI annotator: .*HTTP 404"):  # one line, exit code 1
             run_main(monkeypatch, SCRIPT, tmp_path, *tiny(total_timesteps=3200), "--reward-model", "retrieval",
                      "--llm-mode", "live", "--llm-base-url", fake_llm.base_url, "--llm-model", "fake-model",
                      "--save-model")
