@@ -752,27 +752,40 @@ if __name__ == "__main__":
         except (CacheError, LLMError) as error:  # a missing cached answer, an unreachable endpoint: one line
             raise SystemExit(f"error: {error}") from None
 
-    summaries = []
-    for k in range(args.num_progress_samples) if args.select_best else [args.progress_sample]:
-        sample_args = replace(args, progress_sample=k)
-        sample_dir = run_dir / f"sample{k}" if args.select_best else run_dir
-        sample_dir.mkdir(exist_ok=True)
+    def train_sample(sample_args: Args, sample_dir: Path, answer) -> dict:
+        """One progress sample; with --select-best a refused or failing one drops out and the others go on (the
+        paper trains every sample and keeps the best)."""
+        k = sample_args.progress_sample
         try:
-            fn = compile_progress(answers[k], k) if answers else None
-            summaries.append(train(sample_args, sample_dir, fn, answers[k].text if answers else None))
+            return train(sample_args, sample_dir, compile_progress(answer, k) if answer else None,
+                         answer.text if answer else None)
         except LLMCodeError as error:
-            if not args.select_best:
+            if selection_dir is None and not args.select_best:
                 raise exit_for(error, f"ProgressCounts: progress sample {k} cannot be used") from None
-            # The paper trains every sample and keeps the best: a refused or failing one drops out, the others go on.
             print(f"progress sample {k} failed, the other samples go on:\n{error}")
             failed = {"task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": k,
                       "status": "failed", "error": str(error), "max_success_rate": None}
             (sample_dir / "summary.json").write_text(json.dumps(failed, indent=2))
-            summaries.append(failed)
+            return failed
 
     if args.select_best:
+        # Every sample's function is saved before any trains, so that a resume of an interrupted selection goes on
+        # with the same functions, not new LLM answers.
+        for k in range(args.num_progress_samples):
+            (run_dir / f"sample{k}").mkdir(exist_ok=True)
+            if answers:
+                (run_dir / f"sample{k}" / "progress_function.py").write_text(answers[k].text)
+        summaries = [train_sample(replace(args, progress_sample=k), run_dir / f"sample{k}", answers and answers[k])
+                     for k in range(args.num_progress_samples)]
         write_selection(run_dir, summaries)
-    elif selection_dir is not None:
-        done = [selection_dir / f"sample{k}" / "summary.json" for k in range(args.num_progress_samples)]
-        if all(path.exists() for path in done):
-            write_selection(selection_dir, [json.loads(path.read_text()) for path in done])
+    else:
+        train_sample(args, run_dir, answers and answers[args.progress_sample])
+    if selection_dir is not None:  # the rest of an interrupted --select-best run: the samples not yet trained
+        for k in range(args.num_progress_samples):
+            sample_dir = selection_dir / f"sample{k}"
+            if not (sample_dir / "summary.json").exists():
+                saved = sample_dir / "progress_function.py"
+                answer = SimpleNamespace(text=saved.read_text(), file=saved) if saved.exists() else None
+                train_sample(replace(args, progress_sample=k, resume=None), sample_dir, answer)
+        write_selection(selection_dir, [json.loads((selection_dir / f"sample{k}" / "summary.json").read_text())
+                                        for k in range(args.num_progress_samples)])

@@ -181,6 +181,15 @@ def test_cli_select_best_checkpoints_and_resumes(tmp_path):
     assert saved["ranges"]["lo"] == ranges["lo"] and saved["ranges"]["hi"] == ranges["hi"] and "history" in saved
     reselected = json.loads((run_dir / "summary.json").read_text())
     assert reselected["samples"][1]["global_step"] == 64 and reselected["samples"][0] == summary["samples"][0]
+    # An interrupted selection: Ctrl-C during sample 2 left its checkpoint, and sample 3 never started. Resuming
+    # sample 2 also trains sample 3 (with the function saved when the selection began) and redoes the selection.
+    for leftover in ("sample2/summary.json", "sample3/summary.json", "sample3/checkpoint.pt"):
+        (run_dir / leftover).unlink()
+    subprocess.run([sys.executable, str(SCRIPT), "--total-timesteps", "64", "--resume", str(run_dir / "sample2" / "checkpoint.pt")],
+                   cwd=tmp_path, check=True, capture_output=True)
+    final = json.loads((run_dir / "summary.json").read_text())
+    assert [s["progress_sample"] for s in final["samples"]] == [0, 1, 2, 3]
+    assert final["samples"][3]["global_step"] == 64 and (run_dir / "sample3" / "checkpoint.pt").exists()
 
 
 def test_cli_rejects_an_unknown_task(tmp_path):
