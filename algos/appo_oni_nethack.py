@@ -5,7 +5,6 @@
 # table), classification (a message classifier trained online on the labels), ranking (a reward model trained on
 # pairwise preferences) or none (extrinsic reward only). cached mode replays label tables in ONI's online rhythm.
 # Docs: README.md, section "ONI with APPO on NetHack".
-import json
 import multiprocessing as mp
 import os
 import queue
@@ -28,7 +27,17 @@ from tqdm import tqdm
 
 from llmcode.annotator import Annotator
 from llmcode.prompts import chat, render_prompt
-from runkit import CheckpointClock, announce, check_counts, cpu_model, load_checkpoint, save_atomic, stopped, usage_error
+from runkit import (
+    CheckpointClock,
+    announce,
+    check_counts,
+    cpu_model,
+    load_checkpoint,
+    save_atomic,
+    stopped,
+    usage_error,
+    write_json,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
@@ -1008,7 +1017,7 @@ def main(args: Args):
     # An interrupted run writes interrupted_summary.json, not summary.json: the benchmark sweep counts a run folder
     # with a summary.json as finished and would never redo it.
     name = "summary.json" if error is None else "interrupted_summary.json"
-    (run_dir / name).write_text(json.dumps(result, indent=1) + "\n")
+    write_json(run_dir / name, result)
     writer.close()
     if args.track:
         import wandb

@@ -5,7 +5,6 @@
 # Baselines: --reward-model rd (decoder on raw observations) | none (episodic reward as is) | dense (oracle).
 # Backends: --backend mpe2 (PettingZoo parallel envs, as in the paper) | vmas (vectorized torch simulation).
 # Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
-import json
 import os
 import random
 import time
@@ -36,6 +35,7 @@ from runkit import (
     save_atomic,
     stopped,
     usage_error,
+    write_json,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -694,7 +694,7 @@ if __name__ == "__main__":
         "llm": llm_info,
         "args": asdict(args),
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(run_dir / "summary.json", summary)
     envs.close()
     eval_envs.close()
     writer.close()

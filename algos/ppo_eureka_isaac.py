@@ -426,7 +426,7 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
         "seconds": {"simulation": sim_time, "reward": reward_time, "learning": learn_time, "total": elapsed},
         "device": str(device), "history": history,
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(run_dir / "summary.json", summary)
     return summary
 
 
@@ -672,7 +672,7 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
     }
     if best is not None:
         (run_dir / "best_reward.py").write_text(best["code"])
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(run_dir / "summary.json", summary)
     return summary
 
 

@@ -42,6 +42,7 @@ from runkit import (
     save_atomic,
     stopped,
     usage_error,
+    write_json,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -650,7 +651,7 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
         "seconds": {"simulation": sim_time, "reward": reward_time, "learning": learn_time, "total": elapsed},
         "device": str(device), "cpus": cpus, "history": history,
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(run_dir / "summary.json", summary)
     return summary
 
 
@@ -672,7 +673,7 @@ def write_selection(run_dir: Path, summaries: list[dict]) -> dict:
         raise SystemExit("every progress sample failed; see the errors in the sample folders' summary.json")
     best = max(trained, key=lambda s: s["max_success_rate"])
     summary = dict(best, selected_sample=best["progress_sample"], samples=summaries)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(run_dir / "summary.json", summary)
     print(f"best progress function: sample {best['progress_sample']} (max success {best['max_success_rate']:.3f})")
     return summary
 
@@ -765,7 +766,7 @@ if __name__ == "__main__":
             print(f"progress sample {k} failed, the other samples go on:\n{error}")
             failed = {"task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": k,
                       "status": "failed", "error": str(error), "max_success_rate": None}
-            (sample_dir / "summary.json").write_text(json.dumps(failed, indent=2))
+            write_json(sample_dir / "summary.json", failed)
             return failed
 
     if args.select_best:

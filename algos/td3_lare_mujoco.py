@@ -3,7 +3,6 @@
 # latent factors, and a decoder trained by return decomposition turns them into a per-step reward.
 # Baselines in the same file: --reward-model rd | rrd | rrd-unbiased | ircr | none | dense.
 # Docs: README.md, section "LaRe with TD3 on MuJoCo".
-import json
 import os
 import random
 import time
@@ -33,6 +32,7 @@ from runkit import (
     save_atomic,
     stopped,
     usage_error,
+    write_json,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -786,6 +786,6 @@ if __name__ == "__main__":
         "llm": llm_info,
         "args": asdict(args),
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(run_dir / "summary.json", summary)
     env.close()
     writer.close()
