@@ -1,14 +1,13 @@
 # ProgressCounts (Sarukkai et al., arXiv 2410.09187) with PPO on the Bi-DexHands tasks re-modelled in MuJoCo.
-# The LLM writes a *progress function* (sub-task progress values + their directions); the framework
-# discretises progress into bins and pays a count-based bonus 1/sqrt(N(bin)) on top of the sparse task
-# success. Read top to bottom: arguments, feature library, discretisation and counts, PPO, training loop.
-# Documentation of decisions the paper leaves open: README.md, section "ProgressCounts".
+# The LLM writes a *progress function* (sub-task progress values and their directions); the method discretises
+# progress into bins and pays a count-based bonus 1/sqrt(N(bin)) on top of the sparse task success.
+# Sections, as in every script of algos/: arguments, environment, networks, the method, the training loop, the entry
+# point. Decisions the paper leaves open: docs/methods.md, section "ProgressCounts".
 import inspect
 import json
 import math
 import os
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -19,10 +18,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.optim as optim
-import tyro
 from torch.distributions.normal import Normal
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
 import dexhands
 from llmcode.cache import CacheError
@@ -31,24 +27,16 @@ from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
-from runkit import (
-    CheckpointClock,
-    Stopper,
-    announce,
-    check_choice,
-    check_counts,
-    cpu_model,
-    load_checkpoint,
-    save_atomic,
-    stopped,
-    usage_error,
-    write_json,
-)
+from runkit import Run, apply_preset, check_choice, check_counts, given_on_command_line, load_checkpoint, parse
+from runkit import usage_error, write_json
 
 REPO = Path(__file__).resolve().parents[1]
-CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
+CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------------------------------
 @dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
@@ -152,11 +140,58 @@ class Args:
     num_iterations: int = 0
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Feature-engineering library. ProgressCounts gives the LLM a small per-domain library so that progress
-# functions stay short; its API text (names, signatures, docstrings) is generated from these functions and
-# shown in the prompt. They are trusted code, handed to the LLM code through the safe runner.
-# ---------------------------------------------------------------------------------------------------------
+# Without a CUDA GPU the paper's 2048 envs and [1024, 1024, 512] MLPs would take days: at these settings dense-reward
+# PPO learns ShadowHandOver on a 2-core CPU (`--preset paper` keeps the paper's).
+CPU_PRESET = {"num_envs": 512, "hidden_sizes": (256, 256, 128), "total_timesteps": 10_000_000}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Environment
+# ---------------------------------------------------------------------------------------------------------------------
+def make_env(args: Args, device: torch.device, num_envs: int | None = None):
+    """The Bi-DexHands task re-modelled in MuJoCo (dexhands/README.md): batched torch tensors, automatic resets, and
+    `info["final_state"]`, the named state each env reached before a reset (what progress functions read)."""
+    return dexhands.make(args.task, num_envs=num_envs or args.num_envs, device=str(device), backend=args.backend,
+                         seed=args.seed)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Networks: Bi-DexHands' PPO agent, separate actor and critic MLPs (ELU) and a state-independent std
+# ---------------------------------------------------------------------------------------------------------------------
+def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        linear = nn.Linear(sizes[i], sizes[i + 1])
+        last = i == len(sizes) - 2
+        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers += [linear] if last else [linear, nn.ELU()]
+    return nn.Sequential(*layers)
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_std: float):
+        super().__init__()
+        self.critic = mlp([obs_dim, *hidden, 1], out_gain=1.0)
+        self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
+        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
+
+    def get_value(self, x):
+        return self.critic(x).squeeze(-1)
+
+    def get_action_and_value(self, x, action=None):
+        mean = self.actor_mean(x)
+        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
+        if action is None:
+            action = dist.sample()
+        return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# ProgressCounts: the feature library shown to the LLM, progress functions from the LLM, discretisation and counts
+# ---------------------------------------------------------------------------------------------------------------------
+# A small per-domain library keeps progress functions short; the prompt shows its API (names, signatures, docstrings),
+# generated from these functions. They are trusted code, handed to the LLM's code through the safe runner.
 def distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Euclidean distance between points a and b, shapes (N, 3) -> (N,)."""
     return torch.linalg.vector_norm(a - b, dim=-1)
@@ -199,9 +234,7 @@ def feature_library_text() -> str:
     return "\n".join(f"{name}{inspect.signature(f)}:\n    {inspect.getdoc(f)}" for name, f in FEATURE_LIBRARY.items())
 
 
-# ---------------------------------------------------------------------------------------------------------
-# LLM: ask (or replay) progress functions, compile each through the safe runner.
-# ---------------------------------------------------------------------------------------------------------
+# The LLM's progress functions: asked (or replayed from llm_outputs/) and compiled through the safe runner.
 def progress_prompt(task: str, env) -> list[dict]:
     prompt_dir = REPO / "prompts" / "progresscounts"
     task_file = prompt_dir / "tasks" / f"{task}.txt"
@@ -256,14 +289,7 @@ def compile_progress(answer, sample: int):
         raise type(error)(f"progress sample {sample}{where} was refused by the safe runner:\n{error}") from error
 
 
-def load_progress_functions(args: Args, env) -> list[tuple[object, str]]:
-    """All progress-function samples for the task: (compiled function, answer text) pairs."""
-    return [(compile_progress(answer, k), answer.text) for k, answer in enumerate(ask_progress_answers(args, env))]
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Discretisation and counts (the paper's Section 4.2).
-# ---------------------------------------------------------------------------------------------------------
 def bins_per_subtask(k: int, num_bins: int, combination: str) -> list[int]:
     """Finer bins for later sub-tasks: sub-task i (1-based) gets weight i.
     sum: bins add up to num_bins; tuple: their product is about num_bins (so the count table keeps its size)."""
@@ -361,38 +387,9 @@ def estimate_ranges(fn, env, steps: int, seed: int) -> tuple[torch.Tensor, torch
     return lo, hi, directions
 
 
-# ---------------------------------------------------------------------------------------------------------
-# PPO (Bi-DexHands settings): separate actor and critic MLPs, state-independent std, adaptive-KL learning rate.
-# ---------------------------------------------------------------------------------------------------------
-def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(len(sizes) - 1):
-        linear = nn.Linear(sizes[i], sizes[i + 1])
-        last = i == len(sizes) - 2
-        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
-        nn.init.zeros_(linear.bias)
-        layers += [linear] if last else [linear, nn.ELU()]
-    return nn.Sequential(*layers)
-
-
-class Agent(nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_std: float):
-        super().__init__()
-        self.critic = mlp([obs_dim, *hidden, 1], out_gain=1.0)
-        self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
-        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
-
-    def get_value(self, x):
-        return self.critic(x).squeeze(-1)
-
-    def get_action_and_value(self, x, action=None):
-        mean = self.actor_mean(x)
-        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
-        if action is None:
-            action = dist.sample()
-        return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
-
-
+# ---------------------------------------------------------------------------------------------------------------------
+# PPO's pieces: advantages and the KL that adapts the learning rate
+# ---------------------------------------------------------------------------------------------------------------------
 def compute_gae(rewards, values, dones, next_value, next_done, gamma: float, lam: float):
     """Generalised advantage estimation over a (T, N) rollout. `dones[t]` marks that obs t starts a new episode."""
     advantages = torch.zeros_like(rewards)
@@ -413,28 +410,23 @@ def diagonal_gaussian_kl(mu_old, logstd_old, mu_new, logstd_new) -> torch.Tensor
     return kl.sum(-1).mean()
 
 
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Training one policy.
-# ---------------------------------------------------------------------------------------------------------
-def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | None = None) -> dict:
-    """Trains one PPO policy with the chosen reward and returns its summary (also written to summary.json)."""
+# ---------------------------------------------------------------------------------------------------------------------
+# Training loop: one PPO policy with the chosen reward
+# ---------------------------------------------------------------------------------------------------------------------
+def train(args: Args, folder: Path | None = None, progress_fn=None, progress_answer: str | None = None) -> dict:
+    """Trains one policy in `folder` (default: a new run folder, or the resumed checkpoint's) and returns its summary."""
+    run = Run(args, f"{args.task}__{args.exp_name}__{args.reward}__{args.seed}", CHECKPOINT_FORMAT, folder=folder)
+    if progress_answer is not None:
+        (run.dir / "progress_function.py").write_text(progress_answer)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.backends.cudnn.deterministic = args.torch_deterministic
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
+    env = make_env(args, device)
+    ckpt = run.checkpoint
 
-    env = dexhands.make(args.task, num_envs=args.num_envs, device=str(device), backend=args.backend, seed=args.seed)
-    writer = SummaryWriter(str(run_dir))
-    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
-    if progress_answer is not None:
-        (run_dir / "progress_function.py").write_text(progress_answer)
-
-    ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT, device) if args.resume else None
-
-    # Reward machinery: bins + counts for ProgressCounts, ranges for ProgressAsReward, hashing for SimHash.
+    # The reward's own parts: bins and counts for ProgressCounts, ranges for ProgressAsReward, hashing for SimHash.
     discretiser = counts = simhash = None
     if args.reward in ("progresscounts", "progress-as-reward"):
         if ckpt is not None:  # the bins the counts were made with, exactly
@@ -444,8 +436,8 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             lo, hi, directions = estimate_ranges(progress_fn, env, args.range_steps or env.episode_length, args.seed)
         discretiser = ProgressDiscretiser(lo, hi, directions, args.num_bins, args.bin_combination, args.range_extension)
         counts = VisitCounts(discretiser.num_ids, device)
-        (run_dir / "progress_ranges.json").write_text(json.dumps({"lo": lo.tolist(), "hi": hi.tolist(), "directions": directions,
-                                                                   "bins": discretiser.bins.tolist()}, indent=2))
+        ranges = {"lo": lo.tolist(), "hi": hi.tolist(), "directions": list(directions)}
+        write_json(run.dir / "progress_ranges.json", {**ranges, "bins": discretiser.bins.tolist()})
     elif args.reward == "simhash-counts":
         simhash = SimHash(env.obs_dim, args.simhash_bits, args.seed, device)
         counts = VisitCounts(simhash.num_ids, device)
@@ -459,20 +451,15 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     logprobs_buf, rewards_buf, dones_buf, values_buf = (torch.zeros((args.num_steps, args.num_envs), device=device) for _ in range(4))
     means_buf = torch.zeros_like(actions_buf)
 
-    global_step, start_iteration, best_success, best_original = 0, 1, 0.0, 0.0
-    checkpoint_path = run_dir / "checkpoint.pt"
-    history = []
-    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
+    global_step, start_iteration, best_success, best_original, history = 0, 1, 0.0, 0.0, []
     if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
         lr, global_step, start_iteration = ckpt["lr"], ckpt["global_step"], ckpt["iteration"] + 1
-        best_success, best_original = ckpt["best_success"], ckpt["best_original"]
+        best_success, best_original, history = ckpt["best_success"], ckpt["best_original"], ckpt["history"]
         if counts is not None:
             counts.counts.copy_(ckpt["counts"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        history = ckpt["history"]
-        cpus = ckpt["cpus"] + cpus
+        run.restore_random_streams()
 
     next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
     next_done = torch.zeros(args.num_envs, device=device)
@@ -480,12 +467,9 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
     ep_return = torch.zeros(args.num_envs, device=device)
     ep_human_return = torch.zeros(args.num_envs, device=device)
     ep_length = torch.zeros(args.num_envs, device=device)
-    sim_time = reward_time = learn_time = 0.0
     start_time, start_step = time.time(), global_step
-    bar = tqdm(total=args.num_iterations * args.batch_size, initial=(start_iteration - 1) * args.batch_size, unit="step",
-               unit_scale=True, desc=f"{args.task} {args.reward}")
-
-    stop, clock = Stopper().install(), CheckpointClock()  # Ctrl-C: save at the end of the iteration, then leave
+    bar = run.progress(args.num_iterations * args.batch_size, (start_iteration - 1) * args.batch_size,
+                       f"{args.task} {args.reward}")
     for iteration in range(start_iteration, args.num_iterations + 1):
         # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
         # original success formula (for tasks where it differs from `success`: Switch).
@@ -496,34 +480,31 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             with torch.no_grad():
                 action, logprob, _, value, mean = agent.get_action_and_value(next_obs)
             actions_buf[step], logprobs_buf[step], values_buf[step], means_buf[step] = action, logprob, value, mean
+            with run.timed("simulation"):
+                next_obs, human_reward, terminated, truncated, info = env.step(action.clamp(-1.0, 1.0))
 
-            t0 = time.time()
-            next_obs, human_reward, terminated, truncated, info = env.step(action.clamp(-1.0, 1.0))
-            t1 = time.time()
-            sim_time += t1 - t0
-
-            # The sparse task reward: the increase of the episode's success value (1 when a binary success latches;
-            # PushBlock's graded 0/0.5/1 and ReOrientation's goal count give their increments).
-            success = info["success"].float()
-            sparse = (success - prev_success).clamp(min=0.0)
-            if args.reward == "dense":
-                reward = human_reward
-            elif args.reward == "sparse":
-                reward = sparse
-            elif args.reward == "simhash-counts":
-                # Counts are of the state reached, s_{t+1}; for envs that just reset that is the final observation.
-                reached = torch.where(info["episode_end"].unsqueeze(-1), info["final_obs"], next_obs)
-                bonus = counts.visit(simhash(reached))
-                reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().double()
-            else:
-                values, _ = stack_progress(progress_fn, info["final_state"])
-                if args.reward == "progress-as-reward":
-                    counts.visit(discretiser(values))  # only to report the bins visited
-                    reward = sparse + discretiser.normalised(values).sum(dim=-1)
-                else:
-                    bonus = counts.visit(discretiser(values))
+            with run.timed("reward"):
+                # The sparse task reward: the increase of the episode's success value (1 when a binary success
+                # latches; PushBlock's graded 0/0.5/1 and ReOrientation's goal count give their increments).
+                success = info["success"].float()
+                sparse = (success - prev_success).clamp(min=0.0)
+                if args.reward == "dense":
+                    reward = human_reward
+                elif args.reward == "sparse":
+                    reward = sparse
+                elif args.reward == "simhash-counts":
+                    # Counts are of the state reached, s_{t+1}; for envs that just reset, the final observation.
+                    reached = torch.where(info["episode_end"].unsqueeze(-1), info["final_obs"], next_obs)
+                    bonus = counts.visit(simhash(reached))
                     reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().double()
-            reward_time += time.time() - t1
+                else:
+                    values, _ = stack_progress(progress_fn, info["final_state"])
+                    if args.reward == "progress-as-reward":
+                        counts.visit(discretiser(values))  # only to report the bins visited
+                        reward = sparse + discretiser.normalised(values).sum(dim=-1)
+                    else:
+                        bonus = counts.visit(discretiser(values))
+                        reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().double()
 
             ep_return += reward
             # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457). On a GPU
@@ -549,149 +530,90 @@ def train(args: Args, run_dir: Path, progress_fn=None, progress_answer: str | No
             next_done = done.float()
             next_obs = next_obs.clamp(-args.clip_observations, args.clip_observations)
 
-        t_learn = time.time()
-        with torch.no_grad():
-            advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.get_value(next_obs), next_done,
-                                              args.gamma, args.gae_lambda)
-        b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
-        b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
-        b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
-        b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
-        old_logstd = agent.actor_logstd.detach().clone()
+        with run.timed("learning"):
+            with torch.no_grad():
+                advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.get_value(next_obs),
+                                                  next_done, args.gamma, args.gae_lambda)
+            b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
+            b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
+            b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+            b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
+            old_logstd = agent.actor_logstd.detach().clone()
 
-        clipfracs, kls = [], []
-        for _epoch in range(args.update_epochs):
-            perm = torch.randperm(args.batch_size, device=device)
-            for start in range(0, args.batch_size, args.minibatch_size):
-                mb = perm[start : start + args.minibatch_size]
-                _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
-                # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
-                with torch.no_grad():
-                    kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
-                    kls.append(kl.item())
-                    if kl > 2.0 * args.desired_kl:
-                        lr = max(1e-5, lr / 1.5)
-                    elif 0.0 < kl < args.desired_kl / 2.0:
-                        lr = min(1e-2, lr * 1.5)
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                ratio = (newlogprob - b_logprobs[mb]).exp()
-                clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
-                pg_loss = torch.max(-b_advantages[mb] * ratio,
-                                    -b_advantages[mb] * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
-                v_loss = ((newvalue - b_returns[mb]) ** 2).mean()
-                entropy_loss = entropy.mean()
-                loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
-                optimizer.step()
-        learn_time += time.time() - t_learn
+            clipfracs, kls = [], []
+            for _epoch in range(args.update_epochs):
+                perm = torch.randperm(args.batch_size, device=device)
+                for start in range(0, args.batch_size, args.minibatch_size):
+                    mb = perm[start : start + args.minibatch_size]
+                    _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
+                    # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
+                    with torch.no_grad():
+                        kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
+                        kls.append(kl.item())
+                        if kl > 2.0 * args.desired_kl:
+                            lr = max(1e-5, lr / 1.5)
+                        elif 0.0 < kl < args.desired_kl / 2.0:
+                            lr = min(1e-2, lr * 1.5)
+                        for group in optimizer.param_groups:
+                            group["lr"] = lr
+                    ratio = (newlogprob - b_logprobs[mb]).exp()
+                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
+                    pg_loss = torch.max(-b_advantages[mb] * ratio,
+                                        -b_advantages[mb] * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                    v_loss = ((newvalue - b_returns[mb]) ** 2).mean()
+                    entropy_loss = entropy.mean()
+                    loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
+                    optimizer.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                    optimizer.step()
 
-        # Logging: success rate over the episodes that ended in this iteration, and its running maximum
-        # (the papers report the maximum over training of this statistic).
-        sps = int((global_step - start_step) / (time.time() - start_time))
-        writer.add_scalar("charts/learning_rate", lr, global_step)
-        writer.add_scalar("charts/SPS", sps, global_step)
-        writer.add_scalar("perf/sim_seconds", sim_time, global_step)
-        writer.add_scalar("perf/reward_seconds", reward_time, global_step)
-        writer.add_scalar("perf/learn_seconds", learn_time, global_step)
-        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
-        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
-        writer.add_scalar("losses/entropy", entropy_loss.item(), global_step)
-        writer.add_scalar("losses/approx_kl", float(np.mean(kls)), global_step)
-        writer.add_scalar("losses/clipfrac", float(np.mean(clipfracs)), global_step)
-        writer.add_scalar("charts/action_std", agent.actor_logstd.exp().mean().item(), global_step)
-        if counts is not None:
-            writer.add_scalar("charts/distinct_bins", counts.distinct, global_step)
-            writer.add_scalar("charts/intrinsic_bonus", args.bonus_scale * float(bonus_sum) / args.num_steps, global_step)
+        # Logging: the success rate over the episodes that ended in this iteration, and its running maximum (the
+        # papers report the maximum over training of this statistic).
+        run.log(global_step, {
+            "charts/learning_rate": lr, "charts/SPS": int((global_step - start_step) / (time.time() - start_time)),
+            "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
+            "losses/entropy": entropy_loss.item(), "losses/approx_kl": float(np.mean(kls)),
+            "losses/clipfrac": float(np.mean(clipfracs)), "charts/action_std": agent.actor_logstd.exp().mean().item(),
+            "charts/distinct_bins": counts.distinct if counts else None,
+            "charts/intrinsic_bonus": args.bonus_scale * float(bonus_sum) / args.num_steps if counts else None})
         episodes, *sums = finished.tolist()
         if episodes:
             success_rate, mean_return, mean_human, mean_length, original_rate = (total / episodes for total in sums)
             best_success = max(best_success, success_rate)
-            writer.add_scalar("charts/success_rate", success_rate, global_step)
-            writer.add_scalar("charts/max_success_rate", best_success, global_step)
-            writer.add_scalar("charts/episodic_return", mean_return, global_step)
-            writer.add_scalar("charts/episodic_human_return", mean_human, global_step)
-            writer.add_scalar("charts/episodic_length", mean_length, global_step)
-            writer.add_scalar("charts/episodes", episodes, global_step)
-            if has_original:
-                best_original = max(best_original, original_rate)
-                writer.add_scalar("charts/success_rate_original", original_rate, global_step)
-                writer.add_scalar("charts/max_success_rate_original", best_original, global_step)
+            best_original = max(best_original, original_rate) if has_original else best_original
+            run.log(global_step, {
+                "charts/success_rate": success_rate, "charts/max_success_rate": best_success,
+                "charts/episodic_return": mean_return, "charts/episodic_human_return": mean_human,
+                "charts/episodic_length": mean_length, "charts/episodes": episodes,
+                "charts/success_rate_original": original_rate if has_original else None,
+                "charts/max_success_rate_original": best_original if has_original else None})
             history.append({"step": global_step, "success_rate": success_rate, "episodic_return": mean_return,
                             "episodic_human_return": mean_human})
             bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}")
         bar.update(args.batch_size)
 
-        due = iteration % args.checkpoint_every == 0 or iteration == args.num_iterations or clock.due()
-        if (args.save_model and due) or stop.requested:
-            state = {"format": CHECKPOINT_FORMAT, "agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr, "global_step": global_step,
-                     "iteration": iteration, "best_success": best_success, "best_original": best_original, "args": asdict(args),
-                     "counts": counts.counts if counts is not None else None, "torch_rng": torch.get_rng_state(),
-                     "history": history, "cpus": cpus, "ranges": None if discretiser is None else
-                     {"lo": lo.tolist(), "hi": hi.tolist(), "directions": list(directions)}}
-            save_atomic(state, checkpoint_path)
-        if stop.requested:
-            bar.close()
-            writer.close()
-            stopped(checkpoint_path)
-    stop.remove()
-    bar.close()
+        if run.due(iteration % args.checkpoint_every == 0 or iteration == args.num_iterations):
+            run.save({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr,
+                      "global_step": global_step, "iteration": iteration, "best_success": best_success,
+                      "best_original": best_original, "history": history,
+                      "counts": counts.counts if counts is not None else None,
+                      "ranges": ranges if discretiser is not None else None})
 
-    writer.close()
-    elapsed = time.time() - start_time
-    summary = {
+    return run.finish({
         "task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": args.progress_sample,
         "global_step": global_step, "max_success_rate": best_success, "max_success_rate_original": best_original,
         "final_success_rate": history[-1]["success_rate"] if history else None,
         "final_episodic_human_return": history[-1]["episodic_human_return"] if history else None,
         "distinct_bins": counts.distinct if counts is not None else None,
-        "sps": (global_step - start_step) / max(elapsed, 1e-9),
-        "seconds": {"simulation": sim_time, "reward": reward_time, "learning": learn_time, "total": elapsed},
-        "device": str(device), "cpus": cpus, "history": history,
-    }
-    write_json(run_dir / "summary.json", summary)
-    return summary
+        "sps": (global_step - start_step) / max(time.time() - start_time, 1e-9), "device": str(device),
+        "history": history,
+    })
 
 
-def fill_runtime_args(args: Args) -> Args:
-    args.batch_size = int(args.num_envs * args.num_steps)
-    args.minibatch_size = int(args.batch_size // args.num_minibatches)
-    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
-    return args
-
-
-def given_on_command_line(flag: str) -> bool:
-    return any(arg == flag or arg.startswith(flag + "=") for arg in sys.argv[1:])
-
-
-def write_selection(run_dir: Path, summaries: list[dict]) -> dict:
-    """The paper's selection among the progress samples: the highest max success (failed samples cannot win)."""
-    trained = [s for s in summaries if s.get("status", "ok") == "ok"]
-    if not trained:
-        raise SystemExit("every progress sample failed; see the errors in the sample folders' summary.json")
-    best = max(trained, key=lambda s: s["max_success_rate"])
-    summary = dict(best, selected_sample=best["progress_sample"], samples=summaries)
-    write_json(run_dir / "summary.json", summary)
-    print(f"best progress function: sample {best['progress_sample']} (max success {best['max_success_rate']:.3f})")
-    return summary
-
-
-CPU_PRESET = {"num_envs": 512, "hidden_sizes": (256, 256, 128), "total_timesteps": 10_000_000}
-
-
-def apply_preset(args: Args) -> Args:
-    """Without a CUDA GPU (or with --preset cpu) the paper's 2048 envs and [1024, 1024, 512] MLPs would take days:
-    use the CPU preset for every one of its settings not given on the command line, and say so."""
-    if args.preset == "paper" or (args.preset == "auto" and args.cuda and torch.cuda.is_available()):
-        return args
-    chosen = {k: v for k, v in CPU_PRESET.items() if not given_on_command_line("--" + k.replace("_", "-"))}
-    print(f"CPU preset ({', '.join(f'{k}={v}' for k, v in chosen.items()) or 'every setting given'}); "
-          "--preset paper runs the paper's settings")
-    return replace(args, **chosen)
-
-
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------------------
 def check_args(args: Args) -> None:
     """One line and exit code 2 for an argument out of range, before anything is written."""
     check_counts(total_timesteps=args.total_timesteps, num_envs=args.num_envs, num_steps=args.num_steps,
@@ -708,85 +630,91 @@ def check_args(args: Args) -> None:
         usage_error(f"--progress-sample must be in 0..{args.num_progress_samples - 1}, got {args.progress_sample}")
 
 
+def fill_runtime_args(args: Args) -> Args:
+    args.batch_size = int(args.num_envs * args.num_steps)
+    args.minibatch_size = int(args.batch_size // args.num_minibatches)
+    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
+    return args
+
+
+def saved_answer(folder: Path):
+    """The progress function a run saved, as an answer: a resume goes on with it, never with a new LLM answer."""
+    file = folder / "progress_function.py"
+    return SimpleNamespace(text=file.read_text(), file=file) if file.exists() else None
+
+
+def train_sample(args: Args, folder: Path | None, answer, alone: bool) -> dict:
+    """One progress sample. With --select-best (`alone` false) a refused or failing sample drops out and the others
+    go on: the paper trains every sample and keeps the best."""
+    try:
+        return train(args, folder, compile_progress(answer, args.progress_sample) if answer else None,
+                     answer.text if answer else None)
+    except LLMCodeError as error:
+        if alone:
+            raise exit_for(error, f"ProgressCounts: progress sample {args.progress_sample} cannot be used") from None
+        print(f"progress sample {args.progress_sample} failed, the other samples go on:\n{error}")
+        failed = {"task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": args.progress_sample,
+                  "status": "failed", "error": str(error), "max_success_rate": None}
+        write_json(folder / "summary.json", failed)
+        return failed
+
+
+def write_selection(folder: Path, summaries: list[dict]) -> dict:
+    """The paper's selection among the progress samples: the highest max success (failed samples cannot win)."""
+    trained = [s for s in summaries if s.get("status", "ok") == "ok"]
+    if not trained:
+        raise SystemExit("every progress sample failed; see the errors in the sample folders' summary.json")
+    best = max(trained, key=lambda s: s["max_success_rate"])
+    summary = dict(best, selected_sample=best["progress_sample"], samples=summaries)
+    write_json(folder / "summary.json", summary)
+    print(f"best progress function: sample {best['progress_sample']} (max success {best['max_success_rate']:.3f})")
+    return summary
+
+
+def select_best(args: Args, folder: Path, answers) -> dict:
+    """Trains every progress sample not yet finished in `folder/sample<k>` (resuming the one `--resume` names), then
+    keeps the best. Every sample's function is saved before any trains, so that resuming an interrupted selection goes
+    on with the same functions."""
+    for k, answer in enumerate(answers or []):
+        (folder / f"sample{k}").mkdir(parents=True, exist_ok=True)
+        (folder / f"sample{k}" / "progress_function.py").write_text(answer.text)
+    for k in range(args.num_progress_samples):
+        sample_dir = folder / f"sample{k}"
+        resume = args.resume if args.resume and Path(args.resume).resolve().parent == sample_dir.resolve() else None
+        if resume or not (sample_dir / "summary.json").exists():
+            sample_dir.mkdir(parents=True, exist_ok=True)
+            train_sample(replace(args, progress_sample=k, resume=resume), sample_dir, saved_answer(sample_dir), False)
+    return write_selection(folder, [json.loads((folder / f"sample{k}" / "summary.json").read_text())
+                                    for k in range(args.num_progress_samples)])
+
+
 if __name__ == "__main__":
-    args = tyro.cli(Args)
-    if not args.resume:
-        args = apply_preset(args)
-    check_args(args)
-    args = fill_runtime_args(args)
-    selection_dir = None
+    args = parse(Args)
     if args.resume:
-        checkpoint = Path(args.resume)
         # The interrupted run's own settings (task, reward, progress sample, bins, network ...), so that the counts
         # and weights go on with what made them; only the resume flag, and a longer --total-timesteps, are new.
-        saved = load_checkpoint(checkpoint, CHECKPOINT_FORMAT)["args"]
-        overrides = {"resume": args.resume, "select_best": False}
-        if given_on_command_line("--total-timesteps"):
-            overrides["total_timesteps"] = args.total_timesteps
-        args = fill_runtime_args(Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), **overrides}))
-        if saved["select_best"]:  # one sample of a --select-best run: it resumes alone, then the selection is redone
-            selection_dir = checkpoint.resolve().parent.parent
-
-    if args.resume:
-        run_dir = Path(args.resume).resolve().parent
-    else:
-        run_name = f"{args.task}__{args.exp_name}__{args.reward}__{args.seed}__{int(time.time())}"
-        run_dir = Path(args.runs_dir) / run_name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    announce(run_dir)
-    (run_dir / "config.json").write_text(json.dumps(asdict(args), indent=2))
-    if args.track:
-        import wandb
-
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=asdict(args),
-                   name=run_dir.name, save_code=True)
+        saved = load_checkpoint(args.resume, CHECKPOINT_FORMAT)["args"]
+        budget = {"total_timesteps": args.total_timesteps} if given_on_command_line("--total-timesteps") else {}
+        args = Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), "resume": args.resume, **budget})
+    elif args.preset == "cpu" or (args.preset == "auto" and not (args.cuda and torch.cuda.is_available())):
+        args = apply_preset(args, CPU_PRESET, "CPU preset", "--preset paper runs the paper's settings")
+    check_args(args)
+    args = fill_runtime_args(args)
 
     answers = None
-    if args.reward in ("progresscounts", "progress-as-reward") and args.resume:
-        # The function the counts were made with, as the run saved it; not a new answer from the LLM.
-        saved = run_dir / "progress_function.py"
-        answers = {args.progress_sample: SimpleNamespace(text=saved.read_text(), file=saved)}
-    elif args.reward in ("progresscounts", "progress-as-reward"):
+    if args.reward in ("progresscounts", "progress-as-reward") and not args.resume:
         probe = dexhands.make(args.task, num_envs=2, device="cpu", backend="mujoco", seed=args.seed)
         try:
             answers = ask_progress_answers(args, probe)
         except (CacheError, LLMError) as error:  # a missing cached answer, an unreachable endpoint: one line
             raise SystemExit(f"error: {error}") from None
-
-    def train_sample(sample_args: Args, sample_dir: Path, answer) -> dict:
-        """One progress sample; with --select-best a refused or failing one drops out and the others go on (the
-        paper trains every sample and keeps the best)."""
-        k = sample_args.progress_sample
-        try:
-            return train(sample_args, sample_dir, compile_progress(answer, k) if answer else None,
-                         answer.text if answer else None)
-        except LLMCodeError as error:
-            if selection_dir is None and not args.select_best:
-                raise exit_for(error, f"ProgressCounts: progress sample {k} cannot be used") from None
-            print(f"progress sample {k} failed, the other samples go on:\n{error}")
-            failed = {"task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": k,
-                      "status": "failed", "error": str(error), "max_success_rate": None}
-            write_json(sample_dir / "summary.json", failed)
-            return failed
-
-    if args.select_best:
-        # Every sample's function is saved before any trains, so that a resume of an interrupted selection goes on
-        # with the same functions, not new LLM answers.
-        for k in range(args.num_progress_samples):
-            (run_dir / f"sample{k}").mkdir(exist_ok=True)
-            if answers:
-                (run_dir / f"sample{k}" / "progress_function.py").write_text(answers[k].text)
-        summaries = [train_sample(replace(args, progress_sample=k), run_dir / f"sample{k}", answers and answers[k])
-                     for k in range(args.num_progress_samples)]
-        write_selection(run_dir, summaries)
+    if args.select_best and args.resume:  # one sample of a selection: it resumes, then the selection goes on
+        select_best(args, Path(args.resume).resolve().parent.parent, None)
+    elif args.select_best:
+        folder = Path(args.runs_dir) / f"{args.task}__{args.exp_name}__{args.reward}__{args.seed}__{int(time.time())}"
+        folder.mkdir(parents=True)
+        write_json(folder / "config.json", asdict(args))
+        select_best(args, folder, answers)
     else:
-        train_sample(args, run_dir, answers and answers[args.progress_sample])
-    if selection_dir is not None:  # the rest of an interrupted --select-best run: the samples not yet trained
-        for k in range(args.num_progress_samples):
-            sample_dir = selection_dir / f"sample{k}"
-            if not (sample_dir / "summary.json").exists():
-                saved = sample_dir / "progress_function.py"
-                answer = SimpleNamespace(text=saved.read_text(), file=saved) if saved.exists() else None
-                train_sample(replace(args, progress_sample=k, resume=None), sample_dir, answer)
-        write_selection(selection_dir, [json.loads((selection_dir / f"sample{k}" / "summary.json").read_text())
-                                        for k in range(args.num_progress_samples)])
+        answer = saved_answer(Path(args.resume).resolve().parent) if args.resume else answers and answers[args.progress_sample]
+        train_sample(args, None, answer, True)

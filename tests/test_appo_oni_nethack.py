@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import runkit
 import torch
 from fake_llm_server import Reply
 from script_tools import load_script, read_scalars, run_main
@@ -231,7 +232,7 @@ def test_checkpoint_resumes(monkeypatch, tmp_path, oni):
     _, s2 = run_script(monkeypatch, tmp_path / "b", *tiny(total_timesteps=160), "--reward-model", "classification", "--resume", str(ckpt_path))
     assert s2["global_step"] == 160 and s2["policy_versions"] == 5
     # The CPU of each stretch is recorded: the start, then the resume.
-    cpu = oni["cpu_model"]()
+    cpu = runkit.cpu_model()
     assert s1["cpus"] == [cpu] and s2["cpus"] == [cpu, cpu]
 
 

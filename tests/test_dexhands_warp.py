@@ -38,6 +38,11 @@ def warp_kernel_cache(request):
         wp.config.kernel_cache_dir = str(request.config.cache.mkdir("warp-kernels"))
 
 
+def progress_functions(pc, args, env) -> list:
+    """Every progress-function sample for the task: (compiled function, answer text) pairs."""
+    return [(pc.compile_progress(a, k), a.text) for k, a in enumerate(pc.ask_progress_answers(args, env))]
+
+
 def _pair(task: str = TASK, num_envs: int = 2, seed: int = 0):
     return {backend: dexhands.make(task, num_envs, backend=backend, seed=seed, num_threads=1)
             for backend in ("mujoco", "warp")}
@@ -141,7 +146,7 @@ def test_ppo_trains_end_to_end_on_warp(tmp_path, monkeypatch):
     monkeypatch.setattr(dexhands, "make", recording_make)
     args = pc.fill_runtime_args(pc.Args(task=TASK, backend="warp", num_envs=2, num_steps=4, total_timesteps=16,
                                         hidden_sizes=(16, 16), range_steps=3, cuda=False))
-    fn, answer = pc.load_progress_functions(args, make(TASK, num_envs=2))[0]
+    fn, answer = progress_functions(pc, args, make(TASK, num_envs=2))[0]
     summary = pc.train(args, tmp_path, fn, answer)
     assert ("warp", "WarpSimulator") in simulators
     assert summary["global_step"] == 16 and summary["distinct_bins"] >= 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import runkit
 import torch
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -260,7 +261,7 @@ def test_a_resumed_run_continues_exactly(backend, tmp_path, monkeypatch, mpe):
     a, c = summary_of(straight), summary_of(resumed)
     assert len(a["train_returns"]) == 4 and a["train_returns"] == c["train_returns"]
     # The CPU of each stretch is recorded (a seed repeats a run only on the same kind of CPU): the start, then the resume.
-    cpu = mpe.cpu_model()
+    cpu = runkit.cpu_model()
     assert a["cpus"] == [cpu] and c["cpus"] == [cpu, cpu]
     assert [s for s, _ in a["evals"]] == [20, 40] and a["evals"] == c["evals"]
     assert logged_steps(straight, "losses/reward_loss") == [10, 40] and logged_steps(resumed, "losses/reward_loss") == [40]

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import runkit
 import torch
 from fake_llm_server import Reply
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (fixture)
@@ -226,7 +227,7 @@ def test_resume_continues_from_the_last_finished_candidate(tmp_path, monkeypatch
     assert trained[3:] == ["candidates/iter1_s1"]  # nothing finished is trained again
     assert len(summary["candidates"]) == 4
     assert (tmp_path / "candidates" / "iter0_s0" / "summary.json").stat().st_mtime_ns == first
-    assert summary["cpus"] == [eu.cpu_model()] * 2  # the CPU of the start and of the resume
+    assert summary["cpus"] == [runkit.cpu_model()] * 2  # the CPU of the start and of the resume
 
 
 def test_cli_resume_and_unknown_task(tmp_path):

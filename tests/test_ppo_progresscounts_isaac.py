@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import runkit
 import torch
 from script_tools import load_script, read_scalars
 
@@ -20,6 +21,11 @@ pc = load_script("ppo_progresscounts_isaac")
 
 SUPPORTED_TASKS = sorted(p.name for p in (ROOT / "llm_outputs" / "progresscounts").iterdir() if p.is_dir())
 REWARDS = ["progresscounts", "sparse", "dense", "progress-as-reward", "simhash-counts"]
+
+
+def progress_functions(pc, args, env) -> list:
+    """Every progress-function sample for the task: (compiled function, answer text) pairs."""
+    return [(pc.compile_progress(a, k), a.text) for k, a in enumerate(pc.ask_progress_answers(args, env))]
 
 
 def tiny_args(**overrides) -> "pc.Args":
@@ -129,7 +135,7 @@ def test_a_refused_sample_is_named_and_drops_out_of_the_selection(tmp_path):
 def test_shipped_progress_functions_load_and_run_on_the_task_state(task):
     env = dexhands.make(task, num_envs=3)
     env.reset()
-    functions = pc.load_progress_functions(tiny_args(task=task), env)
+    functions = progress_functions(pc, tiny_args(task=task), env)
     assert len(functions) == 4
     for fn, _ in functions:
         for _ in range(4):  # the checked calls and the fast path
@@ -144,7 +150,7 @@ def test_smoke_every_task_and_reward_mode(task, reward, tmp_path):
     args = tiny_args(task=task, reward=reward)
     fn, answer = None, None
     if reward in ("progresscounts", "progress-as-reward"):
-        fn, answer = pc.load_progress_functions(args, dexhands.make(task, num_envs=2))[0]
+        fn, answer = progress_functions(pc, args, dexhands.make(task, num_envs=2))[0]
     summary = pc.train(args, tmp_path, fn, answer)
     assert summary["global_step"] == 48
     assert json.loads((tmp_path / "summary.json").read_text())["task"] == task
@@ -174,7 +180,7 @@ def test_cli_select_best_checkpoints_and_resumes(tmp_path):
     resumed = json.loads((run_dir / "sample1" / "summary.json").read_text())
     assert resumed["global_step"] == 64 and resumed["progress_sample"] == 1 and resumed["task"] == "ShadowHandOver"
     # The CPU of each stretch is recorded (a seed repeats a run only on the same kind of CPU): the start, then the resume.
-    assert summary["samples"][1]["cpus"] == [pc.cpu_model()] and resumed["cpus"] == [pc.cpu_model()] * 2
+    assert summary["samples"][1]["cpus"] == [runkit.cpu_model()] and resumed["cpus"] == [runkit.cpu_model()] * 2
     # The checkpoint carries the bins' ranges (the counts are only meaningful with them) and the curve so far.
     saved = torch.load(checkpoint, weights_only=False)
     ranges = json.loads((run_dir / "sample1" / "progress_ranges.json").read_text())

@@ -11,6 +11,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+import runkit
 import torch
 from gymnasium.utils.env_checker import check_env
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
@@ -272,7 +273,7 @@ def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_
     summary = json.loads((resumed / "summary.json").read_text())
     assert summary["resumes"] == [{"step": 170, "exact": True}]
     # One CPU per stretch of the run (start, then the resume), so records from different kinds of CPU can be told apart.
-    assert summary["cpus"] == [lare.cpu_model()] * 2 and lare.cpu_model() not in ("", "unknown")
+    assert summary["cpus"] == [runkit.cpu_model()] * 2 and runkit.cpu_model() not in ("", "unknown")
 
 
 def test_truncation_handling_and_resume(tmp_path, monkeypatch):
