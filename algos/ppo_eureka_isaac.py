@@ -1,17 +1,14 @@
 # Eureka (Ma et al., arXiv 2310.12931) with PPO on the Bi-DexHands tasks re-modelled in MuJoCo.
 # An LLM writes reward functions as code; each is trained with PPO, and a "reward reflection" (how each reward
-# component and the task score evolved during training) goes back to the LLM, which improves the best reward of
-# the round. Read top to bottom: arguments, prompts and reflection, PPO, training one candidate, the search loop.
-# Documentation of decisions the paper leaves open: README.md, section "Eureka".
+# component and the task score evolved during training) goes back to the LLM, which improves the best reward of the
+# round. Sections, as in every script of algos/: arguments, environment, networks, the method, the training loop (one
+# candidate), the search, the entry point. Decisions the paper leaves open: docs/methods.md, section "Eureka".
 import json
 import math
 import os
 import random
-import subprocess
-import sys
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -20,22 +17,24 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.optim as optim
-import tyro
 from torch.distributions.normal import Normal
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
 import dexhands
 from llmcode.client import LLMClient
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, LLMCodeRefused, check_tensor, compile_llm_function
-from runkit import announce, check_choice, check_counts, cpu_model, stopped, usage_error, write_json
+from runkit import Run, check_choice, check_counts, cpu_model, parse, stopped, usage_error, write_json
+from runkit.workers import run_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = REPO / "prompts" / "eureka"
+STATE_FORMAT = 1  # saved in search_state.json; a resume refuses any other
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------------------------------
 @dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
@@ -114,8 +113,6 @@ class Args:
     """candidates trained at once, each in its own process (results do not depend on this)"""
     threads_per_candidate: int = 0
     """torch and physics threads of each candidate's training (0: this process's torch threads / parallel_candidates)"""
-    candidate_job: str | None = None
-    """internal: train the one candidate described by this JSON file (how --parallel-candidates starts workers)"""
     llm_mode: Literal["cached", "live", "record"] = "cached"
     """cached: replay llm_outputs/; live: ask an OpenAI-compatible endpoint; record: live and save"""
     llm_model: str | None = None
@@ -133,9 +130,51 @@ class Args:
     num_iterations: int = 0
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Prompts, the reward contract and the reward reflection.
-# ---------------------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------------------------------
+# Environment
+# ---------------------------------------------------------------------------------------------------------------------
+def make_env(args: Args, device: torch.device, num_threads: int | None = None):
+    """The Bi-DexHands task re-modelled in MuJoCo (dexhands/README.md): batched torch tensors, automatic resets, and
+    `info["final_state"]`, the named state each env reached before a reset (what reward functions read)."""
+    return dexhands.make(args.task, num_envs=args.num_envs, device=str(device), backend=args.backend, seed=args.seed,
+                         num_threads=num_threads)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Networks: Bi-DexHands' PPO agent, separate actor and critic MLPs (ELU) and a state-independent std
+# ---------------------------------------------------------------------------------------------------------------------
+def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        linear = nn.Linear(sizes[i], sizes[i + 1])
+        last = i == len(sizes) - 2
+        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers += [linear] if last else [linear, nn.ELU()]
+    return nn.Sequential(*layers)
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_std: float):
+        super().__init__()
+        self.critic = mlp([obs_dim, *hidden, 1], out_gain=1.0)
+        self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
+        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
+
+    def get_value(self, x):
+        return self.critic(x).squeeze(-1)
+
+    def get_action_and_value(self, x, action=None):
+        mean = self.actor_mean(x)
+        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
+        if action is None:
+            action = dist.sample()
+        return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Eureka: the prompts, the reward contract and the reward reflection
+# ---------------------------------------------------------------------------------------------------------------------
 def initial_messages(task: str, env) -> list[dict]:
     """[system, user]: role, reward contract and output tips; the task and the state the reward function sees."""
     # The task descriptions are shared with ProgressCounts: one text per task says what success means.
@@ -192,38 +231,9 @@ def error_feedback(error: str) -> str:
     return render_prompt(PROMPTS / "execution_error.txt", error=error, output_tips=render_prompt(PROMPTS / "output_tips.txt"))
 
 
-# ---------------------------------------------------------------------------------------------------------
-# PPO (Bi-DexHands settings): separate actor and critic MLPs, state-independent std, adaptive-KL learning rate.
-# ---------------------------------------------------------------------------------------------------------
-def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(len(sizes) - 1):
-        linear = nn.Linear(sizes[i], sizes[i + 1])
-        last = i == len(sizes) - 2
-        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
-        nn.init.zeros_(linear.bias)
-        layers += [linear] if last else [linear, nn.ELU()]
-    return nn.Sequential(*layers)
-
-
-class Agent(nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_std: float):
-        super().__init__()
-        self.critic = mlp([obs_dim, *hidden, 1], out_gain=1.0)
-        self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
-        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
-
-    def get_value(self, x):
-        return self.critic(x).squeeze(-1)
-
-    def get_action_and_value(self, x, action=None):
-        mean = self.actor_mean(x)
-        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
-        if action is None:
-            action = dist.sample()
-        return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
-
-
+# ---------------------------------------------------------------------------------------------------------------------
+# PPO's pieces: advantages and the KL that adapts the learning rate; the correlation with the human reward
+# ---------------------------------------------------------------------------------------------------------------------
 def compute_gae(rewards, values, dones, next_value, next_done, gamma: float, lam: float):
     """Generalised advantage estimation over a (T, N) rollout. `dones[t]` marks that obs t starts a new episode."""
     advantages = torch.zeros_like(rewards)
@@ -253,22 +263,19 @@ def pearson(sums: torch.Tensor) -> float | None:
     return (n * sxy - sx * sy) / math.sqrt(vx * vy)
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Training one policy on one candidate reward.
-# ---------------------------------------------------------------------------------------------------------
-def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, progress: bool = True) -> dict:
-    """Trains one PPO policy on `reward_fn(state) -> (reward, components)` and returns its summary (also summary.json).
-    An error of the reward function propagates as `LLMCodeError`."""
+# ---------------------------------------------------------------------------------------------------------------------
+# Training loop: one PPO policy on one candidate reward
+# ---------------------------------------------------------------------------------------------------------------------
+def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, progress: bool = True) -> dict:
+    """Trains one PPO policy on `reward_fn(state) -> (reward, components)` in `folder` and returns its summary. An
+    error of the reward function propagates as `LLMCodeError`; Ctrl-C interrupts (an unfinished candidate is redone)."""
+    run = Run(args, folder.name, STATE_FORMAT, checkpoint_file=None, folder=folder, catch_ctrl_c=False)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.backends.cudnn.deterministic = args.torch_deterministic
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
-
-    env = dexhands.make(args.task, num_envs=args.num_envs, device=str(device), backend=args.backend, seed=args.seed,
-                        num_threads=num_threads)
-    writer = SummaryWriter(str(run_dir))
-    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+    env = make_env(args, device, num_threads)
 
     agent = Agent(env.obs_dim, env.act_dim, args.hidden_sizes, args.init_noise_std).to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
@@ -285,13 +292,9 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
     ep_human_return = torch.zeros(args.num_envs, device=device)
     ep_length = torch.zeros(args.num_envs, device=device)
     corr_sums = torch.zeros(6, dtype=torch.float64, device=device)  # LLM reward vs human reward, every step
-    global_step, best_success, best_original, success_rate, episode_length = 0, 0.0, 0.0, None, None
-    sim_time = reward_time = learn_time = 0.0
+    global_step, best_success, best_original, success_rate, episode_length, history = 0, 0.0, 0.0, None, None, []
     start_time = time.time()
-    history = []
-    bar = tqdm(total=args.num_iterations * args.batch_size, unit="step", unit_scale=True, desc=f"{args.task} {run_dir.name}",
-               disable=not progress)
-
+    bar = run.progress(args.num_iterations * args.batch_size, 0, f"{args.task} {folder.name}", disable=not progress)
     for _iteration in range(1, args.num_iterations + 1):
         # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
         # original success formula (for tasks where it differs from `success`: Switch).
@@ -303,20 +306,17 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
             with torch.no_grad():
                 action, logprob, _, value, mean = agent.get_action_and_value(next_obs)
             actions_buf[step], logprobs_buf[step], values_buf[step], means_buf[step] = action, logprob, value, mean
+            with run.timed("simulation"):
+                next_obs, human_reward, terminated, truncated, info = env.step(action.clamp(-1.0, 1.0))
 
-            t0 = time.time()
-            next_obs, human_reward, terminated, truncated, info = env.step(action.clamp(-1.0, 1.0))
-            t1 = time.time()
-            sim_time += t1 - t0
-
-            # The candidate reward, on the state reached by this step (before an automatic reset).
-            reward, components = reward_fn(info["final_state"])
-            reward = reward.float()
-            for name, value in components.items():
-                component_sums[name] = component_sums.get(name, 0.0) + value.float().mean().double()
-            x, y = reward.double(), human_reward.double()
-            corr_sums += torch.stack([x.new_tensor(float(x.numel())), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()])
-            reward_time += time.time() - t1
+            with run.timed("reward"):  # the candidate reward, on the state reached by this step (before a reset)
+                reward, components = reward_fn(info["final_state"])
+                reward = reward.float()
+                for name, value in components.items():
+                    component_sums[name] = component_sums.get(name, 0.0) + value.float().mean().double()
+                x, y = reward.double(), human_reward.double()
+                corr_sums += torch.stack([x.new_tensor(float(x.numel())), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(),
+                                          (x * y).sum()])
 
             success = info["success"].float()
             ep_return += reward
@@ -342,94 +342,84 @@ def train(args: Args, run_dir: Path, reward_fn, num_threads: int | None = None, 
             next_done = done.float()
             next_obs = next_obs.clamp(-args.clip_observations, args.clip_observations)
 
-        t_learn = time.time()
-        with torch.no_grad():
-            advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.get_value(next_obs), next_done,
-                                              args.gamma, args.gae_lambda)
-        b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
-        b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
-        b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
-        b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
-        old_logstd = agent.actor_logstd.detach().clone()
+        with run.timed("learning"):
+            with torch.no_grad():
+                advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.get_value(next_obs),
+                                                  next_done, args.gamma, args.gae_lambda)
+            b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
+            b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
+            b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+            b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
+            old_logstd = agent.actor_logstd.detach().clone()
 
-        clipfracs, kls = [], []
-        for _epoch in range(args.update_epochs):
-            perm = torch.randperm(args.batch_size, device=device)
-            for start in range(0, args.batch_size, args.minibatch_size):
-                mb = perm[start : start + args.minibatch_size]
-                _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
-                # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
-                with torch.no_grad():
-                    kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
-                    kls.append(kl.item())
-                    if kl > 2.0 * args.desired_kl:
-                        lr = max(1e-5, lr / 1.5)
-                    elif 0.0 < kl < args.desired_kl / 2.0:
-                        lr = min(1e-2, lr * 1.5)
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                ratio = (newlogprob - b_logprobs[mb]).exp()
-                clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
-                pg_loss = torch.max(-b_advantages[mb] * ratio,
-                                    -b_advantages[mb] * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
-                v_loss = ((newvalue - b_returns[mb]) ** 2).mean()
-                entropy_loss = entropy.mean()
-                loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
-                optimizer.step()
-        learn_time += time.time() - t_learn
+            clipfracs, kls = [], []
+            for _epoch in range(args.update_epochs):
+                perm = torch.randperm(args.batch_size, device=device)
+                for start in range(0, args.batch_size, args.minibatch_size):
+                    mb = perm[start : start + args.minibatch_size]
+                    _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
+                    # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
+                    with torch.no_grad():
+                        kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
+                        kls.append(kl.item())
+                        if kl > 2.0 * args.desired_kl:
+                            lr = max(1e-5, lr / 1.5)
+                        elif 0.0 < kl < args.desired_kl / 2.0:
+                            lr = min(1e-2, lr * 1.5)
+                        for group in optimizer.param_groups:
+                            group["lr"] = lr
+                    ratio = (newlogprob - b_logprobs[mb]).exp()
+                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
+                    pg_loss = torch.max(-b_advantages[mb] * ratio,
+                                        -b_advantages[mb] * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                    v_loss = ((newvalue - b_returns[mb]) ** 2).mean()
+                    entropy_loss = entropy.mean()
+                    loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
+                    optimizer.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                    optimizer.step()
 
         # Logging. The success rate is over the episodes that ended in this iteration (kept from the last iteration
         # that ended any); Eureka's fitness is its maximum over training.
-        sps = int(global_step / (time.time() - start_time))
-        writer.add_scalar("charts/learning_rate", lr, global_step)
-        writer.add_scalar("charts/SPS", sps, global_step)
-        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
-        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
-        writer.add_scalar("losses/approx_kl", float(np.mean(kls)), global_step)
-        writer.add_scalar("losses/clipfrac", float(np.mean(clipfracs)), global_step)
-        writer.add_scalar("charts/action_std", agent.actor_logstd.exp().mean().item(), global_step)
         components_mean = {name: total.item() / args.num_steps for name, total in component_sums.items()}
-        for name, value in components_mean.items():
-            writer.add_scalar(f"charts/reward_components/{name}", value, global_step)
+        run.log(global_step, {
+            "charts/learning_rate": lr, "charts/SPS": int(global_step / (time.time() - start_time)),
+            "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
+            "losses/approx_kl": float(np.mean(kls)), "losses/clipfrac": float(np.mean(clipfracs)),
+            "charts/action_std": agent.actor_logstd.exp().mean().item(),
+            **{f"charts/reward_components/{name}": value for name, value in components_mean.items()}})
         record = {"step": global_step, "components": components_mean}
         episodes, *sums = finished.tolist()
         if episodes:
             success_rate, mean_return, mean_human, episode_length, original_rate = (total / episodes for total in sums)
             best_success = max(best_success, success_rate)
+            best_original = max(best_original, original_rate) if has_original else best_original
             record.update(episodic_return=mean_return, episodic_human_return=mean_human)
-            writer.add_scalar("charts/success_rate", success_rate, global_step)
-            writer.add_scalar("charts/max_success_rate", best_success, global_step)
-            writer.add_scalar("charts/episodic_return", record["episodic_return"], global_step)
-            writer.add_scalar("charts/episodic_human_return", record["episodic_human_return"], global_step)
-            writer.add_scalar("charts/episodic_length", episode_length, global_step)
-            if has_original:
-                best_original = max(best_original, original_rate)
-                writer.add_scalar("charts/success_rate_original", original_rate, global_step)
+            run.log(global_step, {
+                "charts/success_rate": success_rate, "charts/max_success_rate": best_success,
+                "charts/episodic_return": mean_return, "charts/episodic_human_return": mean_human,
+                "charts/episodic_length": episode_length,
+                "charts/success_rate_original": original_rate if has_original else None})
             bar.set_postfix(success=f"{success_rate:.2f}", best=f"{best_success:.2f}")
         bar.update(args.batch_size)
         record.update(success_rate=success_rate, episode_length=episode_length)
         history.append(record)
 
-    bar.close()
     if args.save_model:
-        torch.save({"agent": agent.state_dict(), "args": asdict(args)}, run_dir / "agent.pt")
-    writer.close()
-    elapsed = time.time() - start_time
-    summary = {
+        torch.save({"agent": agent.state_dict(), "args": asdict(args)}, folder / "agent.pt")
+    return run.finish({
         "task": args.task, "seed": args.seed, "global_step": global_step, "max_success_rate": best_success,
         "max_success_rate_original": best_original, "final_success_rate": history[-1]["success_rate"],
         "final_episodic_human_return": history[-1].get("episodic_human_return"),
-        "reward_correlation": pearson(corr_sums.cpu()), "sps": global_step / max(elapsed, 1e-9),
-        "seconds": {"simulation": sim_time, "reward": reward_time, "learning": learn_time, "total": elapsed},
+        "reward_correlation": pearson(corr_sums.cpu()), "sps": global_step / max(time.time() - start_time, 1e-9),
         "device": str(device), "history": history,
-    }
-    write_json(run_dir / "summary.json", summary)
-    return summary
+    })
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Eureka's search: ask, train every candidate, reflect on the best, repeat; then evaluate the best reward
+# ---------------------------------------------------------------------------------------------------------------------
 def candidate_seed(seed: int, iteration: int, sample: int) -> int:
     """Seed of a search candidate: a function of (seed, iteration, sample) only, so that parallelism changes nothing."""
     return seed * 10_000 + iteration * 100 + sample
@@ -471,42 +461,10 @@ def run_candidate(job: dict) -> dict:
     return result
 
 
-def run_candidate_in_process(job: dict) -> dict:
-    """A worker process for one job (isolates the LLM code, lets several candidates share the machine)."""
-    out = Path(job["dir"])
-    out.mkdir(parents=True, exist_ok=True)
-    job_file, result_file = out / "job.json", out / "result.json"
-    job_file.write_text(json.dumps(job))
-    result_file.unlink(missing_ok=True)
-    with open(out / "worker.log", "w") as log:
-        code = subprocess.run([sys.executable, __file__, "--candidate-job", str(job_file)], stdout=log, stderr=subprocess.STDOUT,
-                              cwd=REPO).returncode
-    if code == 0 and result_file.exists():
-        return json.loads(result_file.read_text())
-    tail = (out / "worker.log").read_text()[-2000:]
-    error = f"the training process stopped with exit code {code}:\n{tail}"
+def crashed_candidate(job: dict, error: str) -> dict:
+    """The result of a candidate whose worker process died (e.g. killed for memory): a failure, fed back as one."""
     return {"label": job["label"], "seed": job["seed"], "status": "failed", "error": error, "max_success_rate": None,
             "reward_correlation": None, "code": None, "feedback": error_feedback(error), "seconds": 0.0}
-
-
-def run_jobs(jobs: list[dict], workers: int, on_result) -> None:
-    """Run jobs one after another in this process, or `workers` at a time in worker processes."""
-    if workers <= 1:
-        for job in jobs:
-            on_result(job, run_candidate(job))
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_candidate_in_process, job): job for job in jobs}
-        for future in as_completed(futures):  # saved as each finishes: an interruption loses only unfinished ones
-            on_result(futures[future], future.result())
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The search: ask, train every candidate, reflect on the best, repeat; then evaluate the best reward.
-# ---------------------------------------------------------------------------------------------------------
-
-
-STATE_FORMAT = 1  # saved in search_state.json; a resume refuses any other
 
 
 class SearchState:
@@ -548,12 +506,12 @@ def evaluation_headline(evaluation: dict | None) -> dict:
 def search(args: Args, run_dir: Path, client=None) -> dict:
     """The Eureka loop; returns the search summary (also summary.json). `client` answers like `LLMClient.ask`."""
     client = client or make_client(args)
+    run = Run(args, run_dir.name, STATE_FORMAT, checkpoint_file=None, folder=run_dir, catch_ctrl_c=False)
     state = SearchState(run_dir / "search_state.json")
     probe = dexhands.make(args.task, num_envs=2, device="cpu", backend="mujoco", seed=args.seed, num_threads=1)
     messages = initial_messages(args.task, probe)
     threads = args.threads_per_candidate or max(1, torch.get_num_threads() // max(1, args.parallel_candidates))
-    writer = SummaryWriter(str(run_dir))
-    job_args = asdict(replace(args, resume=None, candidate_job=None))
+    job_args = asdict(replace(args, resume=None))
 
     def job(label: str, answer: str, seed: int, timesteps: int) -> dict:
         return {"args": job_args, "label": label, "answer": answer, "seed": seed, "timesteps": timesteps,
@@ -587,7 +545,7 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             labels = [f"candidates/{position}_s{k}" for k in range(args.samples)]
             todo = [job(label, text, candidate_seed(args.seed, iteration, k), args.candidate_timesteps)
                     for k, (label, text) in enumerate(zip(labels, asked["texts"])) if label not in state.data["candidates"]]
-            run_jobs(todo, args.parallel_candidates, record("candidates"))
+            run_jobs(todo, args.parallel_candidates, run_candidate, record("candidates"), crashed_candidate)
             results = [dict(state.data["candidates"][label], sample=k) for k, label in enumerate(labels)]
             ok = [r for r in results if r["status"] == "ok"]
             if ok:
@@ -612,12 +570,10 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             "failures": {r["label"]: r["error"].splitlines()[0][:200] for r in results if r["status"] != "ok"},
         }
         iterations.append(summary_row)
-        writer.add_scalar("llm/execute_rate", summary_row["execute_rate"], iteration)
-        writer.add_scalar("llm/failed_candidates", len(results) - len(ok), iteration)
-        writer.add_scalar("llm/requests", getattr(client, "requests_made", 0), iteration)
-        if ok:
-            writer.add_scalar("charts/iteration_max_success_rate", summary_row["max_success_rate"], iteration)
-            writer.add_scalar("charts/best_max_success_rate", best["max_success_rate"], iteration)
+        run.log(iteration, {"llm/execute_rate": summary_row["execute_rate"], "llm/failed_candidates": len(results) - len(ok),
+                            "llm/requests": getattr(client, "requests_made", 0),
+                            "charts/iteration_max_success_rate": summary_row["max_success_rate"],
+                            "charts/best_max_success_rate": best["max_success_rate"] if best else None})
     (run_dir / "messages.json").write_text(json.dumps(messages, indent=2))
 
     # Final evaluation: the best reward retrained from scratch on several seeds at the full budget.
@@ -628,7 +584,7 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
         labels = [f"evaluation/seed{args.seed + k}" for k in range(args.eval_seeds)]
         todo = [job(label, text, args.seed + k, args.eval_timesteps) for k, label in enumerate(labels)
                 if label not in state.data["evaluations"]]
-        run_jobs(todo, args.parallel_candidates, record("evaluations"))
+        run_jobs(todo, args.parallel_candidates, run_candidate, record("evaluations"), crashed_candidate)
         runs = [state.data["evaluations"][label] for label in labels]
         successes = [r["max_success_rate"] for r in runs if r["status"] == "ok"]
         correlations = [r["reward_correlation"] for r in runs if r.get("reward_correlation") is not None]
@@ -643,11 +599,9 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             "histories": [r.get("history", []) for r in runs],
             "failures": [r["error"] for r in runs if r["status"] != "ok"],
         }
-        for k, run in enumerate(runs):
-            if run["status"] == "ok":
-                writer.add_scalar("eval/max_success_rate", run["max_success_rate"], k)
-        writer.add_text("eval/best_reward", "```python\n" + (answer["code"] or "") + "\n```")
-    writer.close()
+        for k, result in enumerate(runs):
+            run.log(k, {"eval/max_success_rate": result["max_success_rate"]})
+        run.writer.add_text("eval/best_reward", "```python\n" + (answer["code"] or "") + "\n```")
 
     candidates = state.data["candidates"]
     summary = {
@@ -672,24 +626,14 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
     }
     if best is not None:
         (run_dir / "best_reward.py").write_text(best["code"])
-    write_json(run_dir / "summary.json", summary)
-    return summary
+    return run.finish(summary)
 
 
-def fill_runtime_args(args: Args) -> Args:
-    args.batch_size = int(args.num_envs * args.num_steps)
-    args.minibatch_size = int(args.batch_size // args.num_minibatches)
-    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
-    return args
-
-
-if __name__ == "__main__":
-    args = tyro.cli(Args)
-    if args.candidate_job:  # a worker started by --parallel-candidates
-        job_file = Path(args.candidate_job)
-        result = run_candidate(json.loads(job_file.read_text()))
-        (job_file.parent / "result.json").write_text(json.dumps(result))
-        raise SystemExit(0)
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------------------
+def check_args(args: Args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
     check_counts(num_envs=args.num_envs, num_steps=args.num_steps, update_epochs=args.update_epochs,
                  num_minibatches=args.num_minibatches, candidate_timesteps=args.candidate_timesteps,
                  eval_timesteps=args.eval_timesteps, reflection_points=args.reflection_points,
@@ -703,25 +647,26 @@ if __name__ == "__main__":
     if args.eval_seeds < 0 or args.max_retries < 0 or args.threads_per_candidate < 0:
         usage_error("--eval-seeds, --max-retries and --threads-per-candidate must be 0 or more")
 
+
+def fill_runtime_args(args: Args) -> Args:
+    args.batch_size = int(args.num_envs * args.num_steps)
+    args.minibatch_size = int(args.batch_size // args.num_minibatches)
+    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
+    return args
+
+
+if __name__ == "__main__":
+    args = parse(Args)
+    check_args(args)
     if args.resume:
+        # The interrupted search's own settings; only the resume flag is new.
         run_dir = Path(args.resume)
         if not (run_dir / "search_state.json").exists():
             usage_error(f"--resume {args.resume}: no search_state.json there")
-        # The interrupted search's own settings; only the resume flag is new.
         saved = json.loads((run_dir / "config.json").read_text())
         args = Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), "resume": args.resume})
     else:
-        run_name = f"{args.task}__{args.exp_name}__{args.seed}__{int(time.time())}"
-        run_dir = Path(args.runs_dir) / run_name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    announce(run_dir)
-    (run_dir / "config.json").write_text(json.dumps(asdict(args), indent=2))
-    if args.track:
-        import wandb
-
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=asdict(args),
-                   name=run_dir.name, save_code=True)
-
+        run_dir = Path(args.runs_dir) / f"{args.task}__{args.exp_name}__{args.seed}__{int(time.time())}"
     try:
         summary = search(args, run_dir)
     except KeyboardInterrupt:  # finished candidates are in search_state.json (saved atomically after each one)

@@ -27,8 +27,17 @@ from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
-from runkit import Run, apply_preset, check_choice, check_counts, given_on_command_line, load_checkpoint, parse
-from runkit import usage_error, write_json
+from runkit import (
+    Run,
+    apply_preset,
+    check_choice,
+    check_counts,
+    given_on_command_line,
+    load_checkpoint,
+    parse,
+    usage_error,
+    write_json,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other

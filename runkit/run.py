@@ -34,15 +34,19 @@ class Run:
     - `run.timed(part)` adds up the seconds spent in each part of the loop for summary.json.
     """
 
-    def __init__(self, args, name: str, checkpoint_format: int, checkpoint_file: str = "checkpoint.pt",
-                 folder: Path | None = None, map_location: Any = "cpu"):
+    def __init__(self, args, name: str, checkpoint_format: int, checkpoint_file: str | None = "checkpoint.pt",
+                 folder: Path | None = None, catch_ctrl_c: bool = True):
+        """`checkpoint_file=None`: the script keeps its own state in the folder, and `--resume` names the folder.
+        `catch_ctrl_c=False`: Ctrl-C raises KeyboardInterrupt as usual (for work that is redone rather than resumed)."""
         self.args, self.format = args, checkpoint_format
-        self.checkpoint = load_checkpoint(args.resume, checkpoint_format, map_location) if args.resume else None
-        if folder is None:
-            folder = Path(args.resume).resolve().parent if args.resume else Path(args.runs_dir) / f"{name}__{int(time.time())}"
-        self.dir = Path(folder)
+        self.checkpoint = None
+        if folder is None and args.resume:
+            folder = Path(args.resume).resolve() if checkpoint_file is None else Path(args.resume).resolve().parent
+        if args.resume and checkpoint_file is not None:
+            self.checkpoint = load_checkpoint(args.resume, checkpoint_format)
+        self.dir = Path(folder or Path(args.runs_dir) / f"{name}__{int(time.time())}")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.checkpoint_path = self.dir / checkpoint_file
+        self.checkpoint_path = self.dir / (checkpoint_file or "checkpoint.pt")
         announce(self.dir)
         write_json(self.dir / "config.json", asdict(args))
         if args.track:
@@ -59,7 +63,8 @@ class Run:
         self.seconds: dict[str, float] = defaultdict(float)
         self.started = time.time()
         self.bar = None
-        self.stop, self.clock = Stopper().install(), CheckpointClock()
+        self.stop = Stopper().install() if catch_ctrl_c else Stopper()
+        self.clock = CheckpointClock()
 
     def log(self, step: int, scalars: dict[str, Any]) -> None:
         """TensorBoard scalars at `step`; None values are skipped."""
@@ -98,9 +103,10 @@ class Run:
         restore_random_streams(self.checkpoint["random_streams"])
 
     def finish(self, summary: dict) -> dict:
-        """Writes summary.json, with the CPUs and the seconds spent per part, and closes the run."""
+        """Writes summary.json, with the CPUs and the seconds spent per part (unless `summary` has its own), and
+        closes the run."""
         seconds = {**self.seconds, "total": time.time() - self.started}
-        summary = {**summary, "seconds": {**seconds, **summary.get("seconds", {})}, "cpus": self.cpus}
+        summary = {"cpus": self.cpus, **summary, "seconds": {**seconds, **summary.get("seconds", {})}}
         write_json(self.dir / "summary.json", summary)
         self.close()
         return summary

@@ -8,12 +8,12 @@ import warnings
 from pathlib import Path
 
 import pytest
-import runkit
 import torch
 from fake_llm_server import Reply
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (fixture)
 
 import dexhands
+import runkit
 from llmcode import AnswerCache, PromptChangedWarning
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import runkit
 import torch
 from script_tools import load_script, read_scalars
 
 import dexhands
+import runkit
 from llmcode.cache import Answer
 from llmcode.safe_runner import LLMCodeRefused
 

@@ -43,7 +43,9 @@ def test_bad_arguments_get_one_line_and_exit_code_2(script, argv, text, tmp_path
 def test_an_unknown_llm_mode_is_refused_with_exit_code_2(script, tmp_path):
     result = subprocess.run([sys.executable, str(ALGOS / f"{script}.py"), "--llm-mode", "psychic"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "psychic" in result.stderr and "cached" in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]
+    assert "psychic" in lines[0] and "cached" in lines[0]
     assert list(tmp_path.iterdir()) == []
 
 
