@@ -4,15 +4,17 @@
 # training; the labels become an intrinsic reward r_int * N_ep(msg)^-beta through --reward-model retrieval (label
 # table), classification (a message classifier trained online on the labels), ranking (a reward model trained on
 # pairwise preferences) or none (extrinsic reward only). cached mode replays label tables in ONI's online rhythm.
-# Docs: README.md, section "ONI with APPO on NetHack".
+# Sections, as in every script of algos/: arguments, environment, networks, the method, APPO's pieces, the training
+# loop, the entry point. Decisions the paper leaves open: docs/methods.md, section "ONI with APPO on NetHack".
 import multiprocessing as mp
 import os
 import queue
 import random
 import re
+import signal
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -21,28 +23,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
-import tyro
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
 from llmcode.annotator import Annotator
 from llmcode.prompts import chat, render_prompt
-from runkit import (
-    CheckpointClock,
-    announce,
-    check_counts,
-    cpu_model,
-    load_checkpoint,
-    save_atomic,
-    stopped,
-    usage_error,
-    write_json,
-)
+from runkit import Run, check_counts, parse, usage_error, write_json
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
+REPO = Path(__file__).resolve().parents[1]
+CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------------------------------
 @dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
@@ -67,7 +59,7 @@ class Args:
     checkpoint_frequency: int = 1_000_000
     """with --save-model, checkpoint every this many env steps"""
     resume: str | None = None
-    """path of a checkpoint written by --save-model to continue training from"""
+    """path of a checkpoint to continue training from (its run folder is reused)"""
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
@@ -185,7 +177,9 @@ class Args:
     """folder of the annotation prompts, relative to the repository root"""
 
 
-# ---------------------------------------------------------------- tasks
+# ---------------------------------------------------------------------------------------------------------------------
+# Environment: the four ONI tasks on NLE, NetHack's own seeding, messages and the glyph crop
+# ---------------------------------------------------------------------------------------------------------------------
 TASK_COEFF = {"NetHackScoreExtendedActions-v1": 0.1, "NetHackOracleExtendedActions-v1": 10.0,
               "NetHackStaircaseLvl3ExtendedActions-v1": 10.0, "NetHackStaircaseLvl4ExtendedActions-v1": 10.0}
 BL_X, BL_Y, BL_DEPTH = 0, 1, 12  # indices into NLE's bottom-line stats
@@ -221,15 +215,14 @@ def make_env(task, max_episode_steps=5000):
             depth = observation[self._blstats_index][BL_DEPTH]
             return self.StepStatus.TASK_SUCCESSFUL if depth >= self.target_depth else self.StepStatus.RUNNING
 
-    keys = ("glyphs", "blstats", "message")
-    kwargs = dict(actions=extended_actions(), observation_keys=keys, max_episode_steps=max_episode_steps)
+    kwargs = dict(actions=extended_actions(), observation_keys=("glyphs", "blstats", "message"),
+                  max_episode_steps=max_episode_steps)
     if task == "NetHackScoreExtendedActions-v1":
-        env = tasks.NetHackScore(**kwargs)
-    elif task == "NetHackOracleExtendedActions-v1":
-        env = Oracle(**kwargs)
-    else:
-        env = StaircaseLvl(**kwargs)
-        env.target_depth = 3 if "Lvl3" in task else 4
+        return tasks.NetHackScore(**kwargs)
+    if task == "NetHackOracleExtendedActions-v1":
+        return Oracle(**kwargs)
+    env = StaircaseLvl(**kwargs)
+    env.target_depth = 3 if "Lvl3" in task else 4
     return env
 
 
@@ -255,6 +248,13 @@ def decode_message(raw) -> str:
     return bytes(np.asarray(raw, dtype=np.uint8)).split(b"\0", 1)[0].decode("latin-1").strip()
 
 
+def encode_message(text: str) -> np.ndarray:
+    raw = np.zeros(MSG_LEN, dtype=np.uint8)
+    data = text.encode("latin-1", errors="replace")[:MSG_LEN]
+    raw[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+    return raw
+
+
 def glyph_crop(glyphs, blstats, size):
     """size x size glyph window centred on the agent, padded with 0 outside the map."""
     half = size // 2
@@ -263,31 +263,32 @@ def glyph_crop(glyphs, blstats, size):
     return padded[y: y + size, x: x + size]
 
 
-# ---------------------------------------------------------------- ALGO LOGIC: networks
+def obs_tensors(obs, crop_size):
+    """An NLE observation as the policy's inputs: glyph crop (int16), bottom-line stats, message bytes."""
+    return (torch.from_numpy(glyph_crop(obs["glyphs"], obs["blstats"], crop_size).astype(np.int16)),
+            torch.from_numpy(obs["blstats"].astype(np.float32)), torch.from_numpy(obs["message"]))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Networks: the policy (glyph crop, bottom-line stats and message bytes into an LSTM)
+# ---------------------------------------------------------------------------------------------------------------------
 MAX_GLYPH = 5976 + 1  # nethack.MAX_GLYPH, +1 for padding
 
 
 class MessageEncoder(nn.Module):
-    """The policy's character-level CNN over the 256 message bytes (a small relative of the classifier's, with a
-    global max-pool)."""
+    """The policy's character-level CNN over the 256 message bytes: embedding 16, a stride-4 convolution over 8 bytes
+    (4x cheaper for the actors than byte by byte), a k3 convolution, max-pool 2, global max-pool, FC 64."""
 
-    def __init__(self, out=64, emb=32, channels=64, kernels=(7, 3), first_stride=1):
+    def __init__(self):
         super().__init__()
-        self.embed = nn.Embedding(256, emb)
-        layers, c_in = [], emb
-        if first_stride > 1:  # the policy's encoder reads 4-byte chunks first: 4x cheaper for the actors
-            layers += [nn.Conv1d(emb, channels, 2 * first_stride, stride=first_stride), nn.ReLU()]
-            c_in = channels
-        for k in kernels:
-            layers += [nn.Conv1d(c_in, channels, k, padding=k // 2), nn.ReLU(), nn.MaxPool1d(2)]
-            c_in = channels
-        self.convs = nn.Sequential(*layers)
-        self.fc = nn.Linear(channels, out)
+        self.embed = nn.Embedding(256, 16)
+        self.convs = nn.Sequential(nn.Conv1d(16, 32, 8, stride=4), nn.ReLU(), nn.Conv1d(32, 32, 3, padding=1), nn.ReLU(),
+                                   nn.MaxPool1d(2))
+        self.fc = nn.Linear(32, 64)
 
     def forward(self, msg):  # (N, 256) uint8/long
         x = self.embed(msg.long()).transpose(1, 2)
-        x = self.convs(x).amax(dim=2)
-        return F.relu(self.fc(x))
+        return F.relu(self.fc(self.convs(x).amax(dim=2)))
 
 
 class Agent(nn.Module):
@@ -297,15 +298,11 @@ class Agent(nn.Module):
         self.crop_net = nn.Sequential(nn.Conv2d(32, 16, 3, padding=1), nn.ELU(), nn.Conv2d(16, 16, 3, padding=1), nn.ELU(),
                                       nn.Flatten(), nn.Linear(16 * crop * crop, 256), nn.ELU())
         self.stats_net = nn.Sequential(nn.Linear(27, 64), nn.ELU())
-        self.msg_net = MessageEncoder(out=64, emb=16, channels=32, kernels=(3,), first_stride=4)
+        self.msg_net = MessageEncoder()
         self.fc = nn.Sequential(nn.Linear(256 + 64 + 64, hidden), nn.ELU())
         self.core = nn.LSTMCell(hidden, hidden)  # a cell stepped in Python: far faster than nn.LSTM for one CPU step
         self.actor = nn.Linear(hidden, n_actions)
         self.critic = nn.Linear(hidden, 1)
-        self.hidden = hidden
-
-    def initial_state(self, batch):
-        return torch.zeros(2, batch, self.hidden)
 
     def encode(self, crop, blstats, msg):
         g = self.glyph_embed(crop.long()).permute(0, 3, 1, 2)
@@ -326,75 +323,14 @@ class Agent(nn.Module):
         return self.actor(out).view(T, B, -1), self.critic(out).view(T, B), torch.stack([h, c])
 
 
-class ONIMessageCNN(nn.Module):
-    """The message encoder of ONI's classification reward model: byte embedding 32 (0 = padding), then 64-channel
-    convolutions without padding, k7 -> max-pool 3 -> k7 -> max-pool 3 -> k3, k3, k3, k3 -> max-pool 3, which leaves
-    5 positions of the 256 bytes; flattened (so the position of a phrase still counts) -> FC 128."""
-
-    def __init__(self):
-        super().__init__()
-        self.embed = nn.Embedding(256, 32, padding_idx=0)
-        self.convs = nn.Sequential(
-            nn.Conv1d(32, 64, 7), nn.ReLU(), nn.MaxPool1d(3, 3), nn.Conv1d(64, 64, 7), nn.ReLU(), nn.MaxPool1d(3, 3),
-            nn.Conv1d(64, 64, 3), nn.ReLU(), nn.Conv1d(64, 64, 3), nn.ReLU(), nn.Conv1d(64, 64, 3), nn.ReLU(),
-            nn.Conv1d(64, 64, 3), nn.ReLU(), nn.MaxPool1d(3, 3), nn.Flatten(), nn.Linear(5 * 64, 128), nn.ReLU())
-
-    def forward(self, msg):  # (N, 256) uint8/long
-        return self.convs(self.embed(msg.long()).transpose(1, 2))
-
-
-class MessageClassifier(nn.Module):
-    """ONI-Classification's reward model: ONIMessageCNN -> MLP [512, 512] -> dropout 0.1 -> 2 logits (BAR, FOO);
-    like ONI, one dropout layer after the hidden layers."""
-
-    def __init__(self):
-        super().__init__()
-        self.encoder = ONIMessageCNN()
-        self.head = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.1),
-                                  nn.Linear(512, 2))
-
-    def forward(self, msg):
-        return self.head(self.encoder(msg))
-
-
-class PreferenceModel(nn.Module):
-    """ONI-Ranking's reward model, here over the message alone: the classifier's message CNN -> one scalar."""
-
-    def __init__(self):
-        super().__init__()
-        self.encoder = ONIMessageCNN()
-        self.head = nn.Linear(128, 1)
-
-    def forward(self, msg):
-        return self.head(self.encoder(msg))
-
-
-def encode_message(text: str) -> np.ndarray:
-    raw = np.zeros(MSG_LEN, dtype=np.uint8)
-    data = text.encode("latin-1", errors="replace")[:MSG_LEN]
-    raw[: len(data)] = np.frombuffer(data, dtype=np.uint8)
-    return raw
-
-
-# ---------------------------------------------------------------- ALGO LOGIC: V-trace and the ONI reward
-def vtrace(behaviour_logp, target_logp, rewards, values, bootstrap, discounts, rho_bar=1.0, c_bar=1.0):
-    """V-trace targets vs and policy-gradient advantages (Espeholt et al. 2018), all inputs (T, B) except bootstrap (B).
-    discounts[t] = gamma * (1 - terminal[t]); vs_t = V(x_t) + sum_s (prod_{i<s} c_i) gamma^.. rho_s delta_s."""
-    with torch.no_grad():
-        rhos = torch.exp(target_logp - behaviour_logp).clamp(0.05, 20.0)  # as ONI's learner: extreme ratios are noise
-        clipped_rhos = rhos.clamp(max=rho_bar)
-        cs = rhos.clamp(max=c_bar)
-        next_values = torch.cat([values[1:], bootstrap.unsqueeze(0)])
-        deltas = clipped_rhos * (rewards + discounts * next_values - values)
-        acc = torch.zeros_like(bootstrap)
-        vs_minus_v = torch.zeros_like(values)
-        for t in reversed(range(values.shape[0])):
-            acc = deltas[t] + discounts[t] * cs[t] * acc
-            vs_minus_v[t] = acc
-        vs = vs_minus_v + values
-        next_vs = torch.cat([vs[1:], bootstrap.unsqueeze(0)])
-        pg_advantages = clipped_rhos * (rewards + discounts * next_vs - values)
-    return vs, pg_advantages
+# ---------------------------------------------------------------------------------------------------------------------
+# ONI: the intrinsic reward, ONI's questions to the LLM on llmcode's annotator, and the reward models on its labels
+# ---------------------------------------------------------------------------------------------------------------------
+def intrinsic_reward(labels, counts, beta):
+    """ONI's count-scaled intrinsic reward: label(msg) * N_ep(msg)^-beta, N_ep the within-episode count (>= 1) of the
+    message; steps without a message (count 0) get 0."""
+    counts = counts.float()
+    return torch.where(counts > 0, labels.float() * counts.clamp(min=1).pow(-beta), torch.zeros_like(counts))
 
 
 def oni_reward(ext_reward, r_int, timeout, final_value, ext_coeff, llm_coeff, gamma):
@@ -405,13 +341,6 @@ def oni_reward(ext_reward, r_int, timeout, final_value, ext_coeff, llm_coeff, ga
     episode's first one. Discounts of true terminations are set by the caller."""
     rewards = ext_coeff * ext_reward + llm_coeff * r_int + gamma * timeout * final_value
     return rewards, gamma * (1.0 - timeout)
-
-
-def intrinsic_reward(labels, counts, beta):
-    """ONI's count-scaled intrinsic reward: label(msg) * N_ep(msg)^-beta, N_ep the within-episode count (>= 1) of the
-    message; steps without a message (count 0) get 0."""
-    counts = counts.float()
-    return torch.where(counts > 0, labels.float() * counts.clamp(min=1).pow(-beta), torch.zeros_like(counts))
 
 
 def parse_preference(text: str) -> float:
@@ -431,7 +360,6 @@ def parse_label(text: str) -> int | None:
     return None
 
 
-# ---------------------------------------------------------------- the annotator: ONI's questions on llmcode's annotator
 LABEL_FORMAT = "1 = FOO (helpful), 0 = BAR; preference = P(first message preferred)"
 
 
@@ -457,11 +385,50 @@ def oni_questions(prompt_dir, temperature):
 def oni_annotator(mode, label_files=(), record_file=None, model=None, base_url=None, prompt_dir="prompts/oni",
                   temperature=0.1, **options) -> Annotator:
     """llmcode's annotator asking ONI's questions; file names relative to the repository."""
-    in_repo = [REPO_ROOT / name for name in label_files]
-    record = None if record_file is None else REPO_ROOT / record_file
-    ask = None if mode == "cached" else oni_questions(REPO_ROOT / prompt_dir, temperature)
-    return Annotator(mode, ask, in_repo, record, model, base_url, temperature=temperature, name="ONI annotator",
-                     label_format=LABEL_FORMAT, **options)
+    ask = None if mode == "cached" else oni_questions(REPO / prompt_dir, temperature)
+    return Annotator(mode, ask, [REPO / name for name in label_files], None if record_file is None else REPO / record_file,
+                     model, base_url, temperature=temperature, name="ONI annotator", label_format=LABEL_FORMAT, **options)
+
+
+def label_files(args: Args):
+    """The label tables a run reads: --llm-label-files if given; otherwise the shipped reference table in cached mode
+    and none in live/record mode, where a preloaded label would keep its message from ever reaching the LLM."""
+    if args.reward_model == "none":
+        return ()
+    if args.llm_label_files is not None:
+        return tuple(args.llm_label_files)
+    return ("llm_outputs/oni/reference_labels.json",) if args.llm_mode == "cached" else ()
+
+
+class ONIMessageCNN(nn.Module):
+    """The message encoder of ONI's classification reward model: byte embedding 32 (0 = padding), then 64-channel
+    convolutions without padding, k7 -> max-pool 3 -> k7 -> max-pool 3 -> k3, k3, k3, k3 -> max-pool 3, which leaves
+    5 positions of the 256 bytes; flattened (so the position of a phrase still counts) -> FC 128."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(256, 32, padding_idx=0)
+        self.convs = nn.Sequential(
+            nn.Conv1d(32, 64, 7), nn.ReLU(), nn.MaxPool1d(3, 3), nn.Conv1d(64, 64, 7), nn.ReLU(), nn.MaxPool1d(3, 3),
+            nn.Conv1d(64, 64, 3), nn.ReLU(), nn.Conv1d(64, 64, 3), nn.ReLU(), nn.Conv1d(64, 64, 3), nn.ReLU(),
+            nn.Conv1d(64, 64, 3), nn.ReLU(), nn.MaxPool1d(3, 3), nn.Flatten(), nn.Linear(5 * 64, 128), nn.ReLU())
+
+    def forward(self, msg):  # (N, 256) uint8/long
+        return self.convs(self.embed(msg.long()).transpose(1, 2))
+
+
+class MessageModel(nn.Module):
+    """ONI's reward models on ONIMessageCNN. classification: MLP [512, 512] -> dropout 0.1 -> 2 logits (BAR, FOO), like
+    ONI one dropout layer after the hidden layers. ranking (here over the message alone): one scalar."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.encoder = ONIMessageCNN()
+        self.head = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.1),
+                                  nn.Linear(512, 2)) if kind == "classification" else nn.Linear(128, 1)
+
+    def forward(self, msg):
+        return self.head(self.encoder(msg))
 
 
 class RewardModel:
@@ -472,6 +439,7 @@ class RewardModel:
 
     def __init__(self, kind, annotator, args, device):
         self.kind, self.annotator, self.args, self.device = kind, annotator, args, device
+        self.trained = kind in ("classification", "ranking")
         self.memo: dict[str, float] = {}
         self.dataset: dict = {}  # message -> label (classification) or (m1, m2) -> preference (ranking), in arrival order
         self.encoded: list = []  # the dataset's keys as bytes, in the same order
@@ -481,15 +449,14 @@ class RewardModel:
         self.pool: deque = deque(maxlen=10_000)  # ranking: recent unique messages that pairs are drawn from
         self.pool_set: set = set()
         self.mean, self.var, self.count = 0.0, 1.0, 1e-4  # ranking: running reward statistics
-        if kind in ("classification", "ranking"):
-            self.model = (MessageClassifier() if kind == "classification" else PreferenceModel()).to(device)
+        if self.trained:
+            self.model = MessageModel(kind).to(device)
             self.optimizer = optim.Adam(self.model.parameters(), lr=args.classifier_lr)
 
     def _scores(self, texts):
         self.model.eval()
         with torch.no_grad():
-            x = torch.as_tensor(np.stack([encode_message(m) for m in texts]), device=self.device)
-            out = self.model(x)
+            out = self.model(torch.as_tensor(np.stack([encode_message(m) for m in texts]), device=self.device))
         if self.kind == "classification":
             return (torch.softmax(out, dim=1)[:, 1] > self.args.classification_threshold).float().cpu().tolist()
         return out.squeeze(1).cpu().tolist()
@@ -517,8 +484,6 @@ class RewardModel:
 
     def observe(self, messages):
         """Ranking: add every `ranking_subsample`-th message to the pool; queue random pairs when the LLM runs low."""
-        if self.kind != "ranking":
-            return
         for m in messages[:: self.args.ranking_subsample]:
             if m and m not in self.pool_set:
                 if len(self.pool) == self.pool.maxlen:
@@ -529,21 +494,23 @@ class RewardModel:
             picks = [random.sample(range(len(self.pool)), 2) for _ in range(self.args.ranking_pairs)]
             self.annotator.submit_pairs([(self.pool[i], self.pool[j]) for i, j in picks])
 
-    def _encode(self, key):
-        return encode_message(key) if isinstance(key, str) else np.stack([encode_message(key[0]), encode_message(key[1])])
+    def _add(self, key, value):
+        """A new label joins the dataset; a message (or pair) already in it keeps its first label."""
+        if key not in self.dataset:
+            self.dataset[key] = value
+            self.encoded.append(encode_message(key) if isinstance(key, str) else
+                                np.stack([encode_message(key[0]), encode_message(key[1])]))
 
     def update(self):
         """ONI's schedule (its learner.py): each time a batch of labels arrives, `classifier_steps` (32) gradient steps
         on the whole dataset while it holds at most `classifier_max_dataset` (25,000) labels; beyond that, one step per
-        learner update instead. New labels join the dataset; a message already in it keeps its first label."""
+        learner update instead."""
         new, batches = self.annotator.take_new_labels()
-        if self.kind not in ("classification", "ranking"):
+        if not self.trained:
             return
-        wanted = tuple if self.kind == "ranking" else str
         for key, value in new:
-            if isinstance(key, wanted) and key not in self.dataset:
-                self.dataset[key] = value
-                self.encoded.append(self._encode(key))
+            if isinstance(key, tuple if self.kind == "ranking" else str):
+                self._add(key, value)
         if not self.dataset:
             return
         if len(self.dataset) > self.args.classifier_max_dataset:
@@ -598,28 +565,84 @@ class RewardModel:
         return hits / len(foo), (hits / sum(predicted.values()) if sum(predicted.values()) else 0.0)
 
     def state_dict(self):
-        if self.kind not in ("classification", "ranking"):
+        if not self.trained:
             return {}
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "dataset": dict(self.dataset),
                 "loss": self.loss, "stats": (self.mean, self.var, self.count), "pool": list(self.pool),
                 "rounds": self.rounds, "steps": self.steps}
 
     def load_state_dict(self, state):
-        if self.kind in ("classification", "ranking") and state:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            for key, value in state["dataset"].items():
-                if key not in self.dataset:
-                    self.dataset[key] = value
-                    self.encoded.append(self._encode(key))
-            self.loss = state["loss"]
-            self.mean, self.var, self.count = state["stats"]
-            self.pool.extend(state["pool"])
-            self.pool_set.update(state["pool"])
-            self.rounds, self.steps = state["rounds"], state["steps"]
+        if not (self.trained and state):  # a checkpoint of a run without a trained reward model has none
+            return
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for key, value in state["dataset"].items():
+            self._add(key, value)
+        self.loss = state["loss"]
+        self.mean, self.var, self.count = state["stats"]
+        self.pool.extend(state["pool"])
+        self.pool_set.update(state["pool"])
+        self.rounds, self.steps = state["rounds"], state["steps"]
 
 
-# ---------------------------------------------------------------- actors (one process each, shared-memory buffers)
+# ---------------------------------------------------------------------------------------------------------------------
+# APPO's pieces: V-trace, the learner's update, and the actor processes with their shared rollout buffers
+# ---------------------------------------------------------------------------------------------------------------------
+def vtrace(behaviour_logp, target_logp, rewards, values, bootstrap, discounts, rho_bar=1.0, c_bar=1.0):
+    """V-trace targets vs and policy-gradient advantages (Espeholt et al. 2018), all inputs (T, B) except bootstrap (B).
+    discounts[t] = gamma * (1 - terminal[t]); vs_t = V(x_t) + sum_s (prod_{i<s} c_i) gamma^.. rho_s delta_s."""
+    with torch.no_grad():
+        rhos = torch.exp(target_logp - behaviour_logp).clamp(0.05, 20.0)  # as ONI's learner: extreme ratios are noise
+        clipped_rhos = rhos.clamp(max=rho_bar)
+        cs = rhos.clamp(max=c_bar)
+        next_values = torch.cat([values[1:], bootstrap.unsqueeze(0)])
+        deltas = clipped_rhos * (rewards + discounts * next_values - values)
+        acc = torch.zeros_like(bootstrap)
+        vs_minus_v = torch.zeros_like(values)
+        for t in reversed(range(values.shape[0])):
+            acc = deltas[t] + discounts[t] * cs[t] * acc
+            vs_minus_v[t] = acc
+        vs = vs_minus_v + values
+        next_vs = torch.cat([vs[1:], bootstrap.unsqueeze(0)])
+        pg_advantages = clipped_rhos * (rewards + discounts * next_vs - values)
+    return vs, pg_advantages
+
+
+def learner_update(agent, optimizer, batch, rewards, discounts, args):
+    """One APPO step as ONI's learner does it: recompute the policy over the rollouts from their stored LSTM state;
+    V-trace targets and advantages with importance ratios clamped to [0.05, 20] and truncated at rho/c bar;
+    advantages normalised over the batch (one minibatch: ONI's batch 1024, 1 epoch) with a floor of 1e-3 on the std;
+    PPO clip of the ratio to [1/(1+eps), 1+eps]; value loss vf_coef * max(unclipped, clipped squared error) (no 1/2);
+    entropy bonus."""
+    logits, values, _ = agent(batch["crop"], batch["blstats"], batch["msg"], batch["state"], batch["done"])
+    T = args.rollout
+    logp_all = F.log_softmax(logits, dim=-1)
+    target_logp = logp_all[:T].gather(2, batch["action"].unsqueeze(2)).squeeze(2)
+    # true terminations cut the bootstrap; time-outs were cut by oni_reward, which added gamma * V(final obs) instead
+    discounts = discounts * (1.0 - batch["terminal"])
+    vs, adv = vtrace(batch["logp"], target_logp, rewards, values[:T].detach(), values[T].detach(), discounts,
+                     args.vtrace_rho, args.vtrace_c)
+    adv = (adv - adv.mean()) / max(1e-3, adv.std().item())
+    ratio = torch.exp(target_logp - batch["logp"]).clamp(0.05, 20.0)
+    high = 1.0 + args.clip_ratio
+    pg_loss = -torch.min(ratio * adv, ratio.clamp(1.0 / high, high) * adv).mean()
+    v = values[:T]
+    v_clipped = batch["value"] + (v - batch["value"]).clamp(-args.value_clip, args.value_clip)
+    v_loss = args.vf_coef * torch.max((v - vs) ** 2, (v_clipped - vs) ** 2).mean()
+    entropy = -(logp_all[:T].exp() * logp_all[:T]).sum(-1).mean()
+    loss = pg_loss + v_loss - args.ent_coef * entropy
+    optimizer.zero_grad()
+    loss.backward()
+    grad_norm = nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+    optimizer.step()
+    with torch.no_grad():
+        clipfrac = ((ratio - 1).abs() > args.clip_ratio).float().mean()
+        approx_kl = ((ratio - 1) - (target_logp - batch["logp"])).mean()
+    return {"losses/policy_loss": pg_loss.item(), "losses/value_loss": v_loss.item(), "losses/entropy": entropy.item(),
+            "losses/approx_kl": approx_kl.item(), "losses/clipfrac": clipfrac.item(), "losses/grad_norm": float(grad_norm),
+            "losses/vtrace_target_mean": vs.mean().item()}
+
+
 def make_buffers(num_buffers, T, E, crop, hidden):
     """Rollout slots in shared memory. Observations have T+1 steps (the last one bootstraps); `next_msg` is the message
     that step t's action produced (kept before an automatic reset) and `msg_count` its within-episode count; `reward`
@@ -636,13 +659,9 @@ def make_buffers(num_buffers, T, E, crop, hidden):
     return {k: torch.zeros((num_buffers, *shape), dtype=dtype).share_memory_() for k, (shape, dtype) in specs.items()}
 
 
-def obs_tensors(obs, crop_size):
-    """An NLE observation as the policy's inputs: glyph crop (int16), bottom-line stats, message bytes."""
-    return (torch.from_numpy(glyph_crop(obs["glyphs"], obs["blstats"], crop_size).astype(np.int16)),
-            torch.from_numpy(obs["blstats"].astype(np.float32)), torch.from_numpy(obs["message"]))
-
-
 def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_lock, free_q, full_q, stats_q, stop):
+    """One actor: takes a free slot, fills it with a rollout of its envs under the newest published weights, hands it
+    to the learner, and reports each finished episode on `stats_q`."""
     torch.set_num_threads(1)
     seed = args.seed * 1000 + worker
     random.seed(seed)
@@ -665,7 +684,7 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
     ep_depth = np.ones(E, dtype=np.int64)  # deepest dungeon level of the episode (a dead hero's last blstats are zeros)
     for i, env in enumerate(envs):
         observe(i, seeded_reset(env, rngs[i]))
-    state = model.initial_state(E)
+    state = torch.zeros(2, E, args.hidden_size)  # the LSTM's (h, c)
     try:
         while not stop.is_set():
             try:
@@ -710,113 +729,97 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
                         ep_ret[i] += r
                         ep_len[i] += 1
                         ep_depth[i] = max(ep_depth[i], int(obs["blstats"][BL_DEPTH]))
-                        if term or trunc:
-                            stats_q.put({"return": float(ep_ret[i]), "length": int(ep_len[i]),
-                                         "depth": int(ep_depth[i]), "success": float(
-                                             info.get("end_status") == 2), "truncated": timeout})
+                        if term or trunc:  # end_status 2: TASK_SUCCESSFUL (the Score task's StepStatus lacks the name)
+                            stats_q.put({"return": float(ep_ret[i]), "length": int(ep_len[i]), "depth": int(ep_depth[i]),
+                                         "success": float(info.get("end_status") == 2), "truncated": timeout})
                             ep_ret[i], ep_len[i], ep_depth[i] = 0.0, 0, 1
                             msg_counts[i].clear()
                             obs = seeded_reset(env, rngs[i])
                         cur_done[i] = float(term or trunc)
                         observe(i, obs)
-                t = T
-                buf["crop"][t], buf["blstats"][t], buf["msg"][t], buf["done"][t] = cur_crop, cur_bl, cur_msg, cur_done
+                buf["crop"][T], buf["blstats"][T], buf["msg"][T], buf["done"][T] = cur_crop, cur_bl, cur_msg, cur_done
             full_q.put(idx)
-    except KeyboardInterrupt:
-        pass
     finally:
         for env in envs:
             env.close()
 
 
-# ---------------------------------------------------------------- learner
-def learner_update(agent, optimizer, batch, rewards, discounts, args):
-    """One APPO step as ONI's learner does it: recompute the policy over the rollouts from their stored LSTM state;
-    V-trace targets and advantages with importance ratios clamped to [0.05, 20] and truncated at rho/c bar;
-    advantages normalised over the batch (one minibatch: ONI's batch 1024, 1 epoch) with a floor of 1e-3 on the std;
-    PPO clip of the ratio to [1/(1+eps), 1+eps]; value loss vf_coef * max(unclipped, clipped squared error) (no 1/2);
-    entropy bonus."""
-    logits, values, _ = agent(batch["crop"], batch["blstats"], batch["msg"], batch["state"], batch["done"])
-    T = args.rollout
-    logp_all = F.log_softmax(logits, dim=-1)
-    target_logp = logp_all[:T].gather(2, batch["action"].unsqueeze(2)).squeeze(2)
-    # true terminations cut the bootstrap; time-outs were cut by oni_reward, which added gamma * V(final obs) instead
-    discounts = discounts * (1.0 - batch["terminal"])
-    vs, adv = vtrace(batch["logp"], target_logp, rewards, values[:T].detach(), values[T].detach(), discounts,
-                     args.vtrace_rho, args.vtrace_c)
-    adv = (adv - adv.mean()) / max(1e-3, adv.std().item())
-    ratio = torch.exp(target_logp - batch["logp"]).clamp(0.05, 20.0)
-    high = 1.0 + args.clip_ratio
-    pg_loss = -torch.min(ratio * adv, ratio.clamp(1.0 / high, high) * adv).mean()
-    v = values[:T]
-    v_clipped = batch["value"] + (v - batch["value"]).clamp(-args.value_clip, args.value_clip)
-    v_loss = args.vf_coef * torch.max((v - vs) ** 2, (v_clipped - vs) ** 2).mean()
-    entropy = -(logp_all[:T].exp() * logp_all[:T]).sum(-1).mean()
-    loss = pg_loss + v_loss - args.ent_coef * entropy
-    optimizer.zero_grad()
-    loss.backward()
-    grad_norm = nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
-    optimizer.step()
-    with torch.no_grad():
-        clipfrac = ((ratio - 1).abs() > args.clip_ratio).float().mean()
-        approx_kl = ((ratio - 1) - (target_logp - batch["logp"])).mean()
-    return {"losses/policy_loss": pg_loss.item(), "losses/value_loss": v_loss.item(), "losses/entropy": entropy.item(),
-            "losses/approx_kl": approx_kl.item(), "losses/clipfrac": clipfrac.item(), "losses/grad_norm": float(grad_norm),
-            "losses/vtrace_target_mean": vs.mean().item()}
+def actor_process(*args):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the learner, which stops the actors
+    actor_loop(*args)
 
 
+class Actors:
+    """The actor processes and what they share with the learner: rollout slots (free -> an actor fills one -> full ->
+    the learner copies it out -> free), the published weights and their version, and the finished episodes."""
+
+    def __init__(self, args, n_actions, agent, version):
+        ctx = mp.get_context("fork")
+        self.buffers = make_buffers(args.num_buffers, args.rollout, args.envs_per_worker, args.crop_size, args.hidden_size)
+        self.model = Agent(n_actions, args.hidden_size, args.crop_size)
+        self.model.load_state_dict({k: v.cpu() for k, v in agent.state_dict().items()})
+        self.model.share_memory()
+        self.version, self.lock, self.stop = ctx.Value("l", version), ctx.Lock(), ctx.Event()
+        self.free, self.full, self.episodes = ctx.Queue(), ctx.Queue(), ctx.Queue()
+        for i in range(args.num_buffers):
+            self.free.put(i)
+        self.processes = [ctx.Process(target=actor_process, daemon=True, args=(
+            w, args, n_actions, self.buffers, self.model, self.version, self.lock, self.free, self.full, self.episodes,
+            self.stop)) for w in range(args.num_workers)]
+        for p in self.processes:
+            p.start()
+
+    def batch(self, slots):
+        """`slots` filled rollout slots, copied out of shared memory and laid out (T, slots * E, ...)."""
+        index = []
+        while len(index) < slots:
+            try:
+                index.append(self.full.get(timeout=5.0))
+            except queue.Empty:  # the time-out notices dead actors
+                dead = [p.exitcode for p in self.processes if not p.is_alive()]
+                if dead:
+                    raise RuntimeError(f"actor process(es) died with exit codes {dead}") from None
+        index = torch.tensor(index)  # (slots, T or 2, E, ...) -> (T or 2, slots * E, ...)
+        batch = {k: v[index] if k == "version" else v[index].transpose(0, 1).flatten(1, 2) for k, v in self.buffers.items()}
+        for i in index.tolist():
+            self.free.put(i)
+        return batch
+
+    def publish(self, agent, version):
+        with self.lock:
+            self.model.load_state_dict({k: v.cpu() for k, v in agent.state_dict().items()})
+            self.version.value = version
+
+    def finished_episodes(self):
+        while True:
+            try:
+                yield self.episodes.get_nowait()
+            except queue.Empty:
+                return
+
+    def close(self):
+        self.stop.set()
+        for p in self.processes:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
 
 
-def label_files(args: Args):
-    """The label tables a run reads: --llm-label-files if given; otherwise the shipped reference table in cached mode
-    and none in live/record mode, where a preloaded label would keep its message from ever reaching the LLM."""
-    if args.reward_model == "none":
-        return ()
-    if args.llm_label_files is not None:
-        return tuple(args.llm_label_files)
-    return ("llm_outputs/oni/reference_labels.json",) if args.llm_mode == "cached" else ()
-
-
-def check_args(args: Args) -> None:
-    """One line and exit code 2 for an argument out of range, before anything is written."""
-    check_counts(total_timesteps=args.total_timesteps, envs_per_worker=args.envs_per_worker, rollout=args.rollout,
-                 batch_size=args.batch_size, hidden_size=args.hidden_size, crop_size=args.crop_size,
-                 max_episode_steps=args.max_episode_steps, checkpoint_frequency=args.checkpoint_frequency,
-                 classifier_batch_size=args.classifier_batch_size, llm_batch_size=args.llm_batch_size,
-                 llm_max_pending=args.llm_max_pending, llm_concurrency=args.llm_concurrency)
-    if args.num_workers < 0 or args.num_buffers < 0 or args.torch_threads < 0:
-        usage_error("--num-workers, --num-buffers and --torch-threads must be 0 (automatic) or more")
-    if args.batch_size % (args.rollout * args.envs_per_worker):
-        usage_error(f"--batch-size ({args.batch_size}) must be a multiple of --rollout x --envs-per-worker "
-                    f"({args.rollout * args.envs_per_worker})")
-
-
-def main(args: Args):
-    check_args(args)
-    if args.num_workers <= 0:
-        args.num_workers = os.cpu_count() or 1
-    per_slot = args.rollout * args.envs_per_worker
-    assert args.batch_size % per_slot == 0, "batch_size must be a multiple of rollout * envs_per_worker"
-    slots_per_batch = args.batch_size // per_slot
-    if args.num_buffers <= 0:
-        args.num_buffers = 2 * args.num_workers + slots_per_batch
-    assert args.num_buffers >= slots_per_batch + args.num_workers, "num_buffers too small for the batch"
+# ---------------------------------------------------------------------------------------------------------------------
+# Training loop: the learner, against the actor processes and the annotator
+# ---------------------------------------------------------------------------------------------------------------------
+def train(args: Args) -> dict:
+    """Trains in a new run folder (or the resumed checkpoint's) and returns the summary. Ctrl-C, a dead actor or a
+    fatal LLM error stop the actors and the annotator, then write `interrupted_summary.json` (not summary.json, which
+    the benchmark sweep takes for a finished run) and the checkpoint (with --save-model; Ctrl-C always saves one)."""
+    workers = args.num_workers or os.cpu_count() or 1
+    slots_per_batch = args.batch_size // (args.rollout * args.envs_per_worker)
+    args = replace(args, num_workers=workers, num_buffers=args.num_buffers or 2 * workers + slots_per_batch)
     ext_coeff = TASK_COEFF[args.task] if args.extrinsic_reward_coeff is None else args.extrinsic_reward_coeff
     llm_coeff = 0.0 if args.reward_model == "none" else args.llm_reward_coeff
     setting = args.task if ext_coeff != 0 else args.task.replace("Score", "RewardFree")
-    run_name = f"{setting}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    run_dir = Path(args.runs_dir) / run_name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    announce(run_dir)
-    if args.track:
-        import wandb
-
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=vars(args),
-                   name=run_name, save_code=True)
-    writer = SummaryWriter(str(run_dir))
-    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
-
-    # TRY NOT TO MODIFY: seeding
+    run = Run(args, f"{setting}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT,
+              checkpoint_file=f"{args.exp_name}.cleanrl_model")
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -834,201 +837,157 @@ def main(args: Args):
                               concurrency=args.llm_concurrency, timeout_s=args.llm_timeout_s, retry_s=args.llm_retry_s,
                               max_pending=args.llm_max_pending)
     reward_model = RewardModel(args.reward_model, annotator, args, device) if args.reward_model != "none" else None
-    global_step, version_start, episodes = 0, 0, 0
-    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
-    if args.resume:
-        ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT, device)
+    global_step, version, episodes = 0, 0, 0
+    ckpt = run.checkpoint
+    if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
         annotator.load_state_dict(ckpt["annotator"])
         if reward_model is not None:
             reward_model.load_state_dict(ckpt["reward_model"])
-        global_step, version_start, episodes = ckpt["global_step"], ckpt["version"], ckpt["episodes"]
-        cpus = ckpt["cpus"] + cpus
+        global_step, version, episodes = ckpt["global_step"], ckpt["version"], ckpt["episodes"]
+        run.restore_random_streams()
         print(f"resumed from {args.resume} at step {global_step}")
 
-    # shared memory: rollout slots, the published weights and their version
-    ctx = mp.get_context("fork")
-    buffers = make_buffers(args.num_buffers, args.rollout, args.envs_per_worker, args.crop_size, args.hidden_size)
-    shared_model = Agent(n_actions, args.hidden_size, args.crop_size)
-    shared_model.load_state_dict({k: v.cpu() for k, v in agent.state_dict().items()})
-    shared_model.share_memory()
-    version = ctx.Value("l", version_start)
-    weights_lock, stop = ctx.Lock(), ctx.Event()
-    free_q, full_q, stats_q = ctx.Queue(), ctx.Queue(), ctx.Queue()
-    for i in range(args.num_buffers):
-        free_q.put(i)
-    actors = [ctx.Process(target=actor_loop, daemon=True, args=(w, args, n_actions, buffers, shared_model, version,
-                                                                  weights_lock, free_q, full_q, stats_q, stop))
-              for w in range(args.num_workers)]
-    for p in actors:
-        p.start()
+    def state():
+        return {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
+                "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
+                "version": version, "episodes": episodes}
 
-    start_time, start_step = time.time(), global_step
-    returns_window, lag_window = deque(maxlen=100), deque(maxlen=100)
-    summary = {"episodic_returns": [], "history": []}
-    success_window, depth_window = deque(maxlen=100), deque(maxlen=100)
-    next_ckpt, clock = global_step + args.checkpoint_frequency, CheckpointClock()
-    pbar = tqdm(total=args.total_timesteps, initial=global_step, unit="step", dynamic_ncols=True)
-    learner_version = version_start
-
-    def save_checkpoint():
-        path = run_dir / f"{args.exp_name}.cleanrl_model"
-        save_atomic({"format": CHECKPOINT_FORMAT, "agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
-                    "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
-                    "version": learner_version, "episodes": episodes, "cpus": cpus, "args": asdict(args)}, path)
-        return path
-
+    actors = Actors(args, n_actions, agent, version)
+    start_time, start_step, next_ckpt = time.time(), global_step, global_step + args.checkpoint_frequency
+    returns, successes, depths, lags = (deque(maxlen=100) for _ in range(4))  # lags: of the last 100 slots
+    episodic_returns, history = [], []
+    bar = run.progress(args.total_timesteps, global_step, f"{setting} {args.reward_model}", dynamic_ncols=True)
     error = None
     try:
-        while global_step < args.total_timesteps:
-            # 1. gather a batch of filled slots (time out to notice dead actors)
-            slots = []
-            while len(slots) < slots_per_batch:
-                try:
-                    slots.append(full_q.get(timeout=5.0))
-                except queue.Empty:
-                    dead = [p.exitcode for p in actors if not p.is_alive()]
-                    if dead:
-                        raise RuntimeError(f"actor process(es) died with exit codes {dead}") from None
-            index = torch.tensor(slots)
-            batch = {k: v[index] for k, v in buffers.items()}  # copies out of shared memory
-            for s in slots:
-                free_q.put(s)
-            # (slots, T, E, ...) -> (T, slots * E, ...)
-            for k in batch:
-                if k == "state":
-                    batch[k] = batch[k].permute(1, 0, 2, 3).flatten(1, 2)
-                elif k != "version":
-                    batch[k] = batch[k].transpose(0, 1).flatten(1, 2)
-            policy_lag = (learner_version - batch["version"]).float()
+        while global_step < args.total_timesteps and not run.stop.requested:
+            with run.timed("waiting for actors"):
+                batch = actors.batch(slots_per_batch)
+            policy_lag = (version - batch.pop("version")).float()
             batch = {k: v.to(device) for k, v in batch.items()}
 
-            # 2. ONI reward: r = ext_coeff * r_ext + llm_coeff * label(msg) * N_ep(msg)^-beta (+ gamma * V at time-outs)
-            r_int = torch.zeros_like(batch["reward"])
-            if reward_model is not None:
-                raw = batch["next_msg"].cpu().numpy().reshape(-1, MSG_LEN)
-                texts = [decode_message(m) for m in raw]
-                if args.reward_model == "ranking":
-                    reward_model.observe(texts)
-                else:
-                    annotator.submit(dict.fromkeys(t for t in texts if t))
-                labels = torch.tensor(reward_model.labels_for(texts), dtype=torch.float32, device=device)
-                r_int = intrinsic_reward(labels.view_as(r_int), batch["msg_count"], args.beta_count_exponent)
-            rewards, discounts = oni_reward(batch["reward"], r_int, batch["timeout"], batch["final_value"], ext_coeff,
-                                            llm_coeff, args.gamma)
+            # ONI's reward: ext_coeff * r_ext + llm_coeff * label(msg) * N_ep(msg)^-beta (+ gamma * V at time-outs)
+            with run.timed("reward model"):
+                r_int = torch.zeros_like(batch["reward"])
+                if reward_model is not None:
+                    texts = [decode_message(m) for m in batch["next_msg"].cpu().numpy().reshape(-1, MSG_LEN)]
+                    if args.reward_model == "ranking":
+                        reward_model.observe(texts)
+                    else:
+                        annotator.submit(dict.fromkeys(t for t in texts if t))
+                    labels = torch.tensor(reward_model.labels_for(texts), dtype=torch.float32, device=device)
+                    r_int = intrinsic_reward(labels.view_as(r_int), batch["msg_count"], args.beta_count_exponent)
+                rewards, discounts = oni_reward(batch["reward"], r_int, batch["timeout"], batch["final_value"],
+                                                ext_coeff, llm_coeff, args.gamma)
 
-            # 3. learn, then publish the weights to the actors
-            metrics = learner_update(agent, optimizer, batch, rewards, discounts, args)
-            learner_version += 1
-            with weights_lock:
-                shared_model.load_state_dict({k: v.cpu() for k, v in agent.state_dict().items()})
-                version.value = learner_version
-            if reward_model is not None:
-                reward_model.update()
-            if annotator.fatal_error is not None:
-                raise SystemExit(f"error: ONI annotator: {annotator.fatal_error}")  # saved below, then one line
+            with run.timed("learning"):  # then the actors get the new weights
+                metrics = learner_update(agent, optimizer, batch, rewards, discounts, args)
+                version += 1
+                actors.publish(agent, version)
+            with run.timed("reward model"):
+                if reward_model is not None:
+                    reward_model.update()
+            if annotator.fatal_error is not None:  # saved below, then one line
+                error = SystemExit(f"error: ONI annotator: {annotator.fatal_error}")
+                break
             global_step += args.batch_size
-            pbar.update(args.batch_size)
+            bar.update(args.batch_size)
 
-            # TRY NOT TO MODIFY: record rewards for plotting purposes (every finished episode)
-            while True:
-                try:
-                    ep = stats_q.get_nowait()
-                except queue.Empty:
-                    break
+            for ep in actors.finished_episodes():
                 episodes += 1
-                returns_window.append(ep["return"])
-                summary["episodic_returns"].append(ep["return"])
-                success_window.append(ep["success"])
-                depth_window.append(ep["depth"])
-                writer.add_scalar("charts/episodic_return", ep["return"], global_step)
-                writer.add_scalar("charts/episodic_length", ep["length"], global_step)
-                writer.add_scalar("charts/episodic_max_depth", ep["depth"], global_step)
-                writer.add_scalar("charts/episodic_success", ep["success"], global_step)
-            if returns_window:  # learning curve for the benchmark report: running means over the last 100 episodes
-                summary["history"].append({"step": global_step, "episodic_return": float(np.mean(returns_window)),
-                                           "success_rate": float(np.mean(success_window)),
-                                           "max_depth": float(np.mean(depth_window))})
-            lag_window.extend(policy_lag.tolist())
+                returns.append(ep["return"])
+                episodic_returns.append(ep["return"])
+                successes.append(ep["success"])
+                depths.append(ep["depth"])
+                run.log(global_step, {"charts/episodic_return": ep["return"], "charts/episodic_length": ep["length"],
+                                      "charts/episodic_max_depth": ep["depth"], "charts/episodic_success": ep["success"]})
+            if returns:  # learning curve for the benchmark report: running means over the last 100 episodes
+                history.append({"step": global_step, "episodic_return": float(np.mean(returns)),
+                                "success_rate": float(np.mean(successes)), "max_depth": float(np.mean(depths))})
+            lags.extend(policy_lag.tolist())
             sps = int((global_step - start_step) / (time.time() - start_time))
-            for k, v in metrics.items():
-                writer.add_scalar(k, v, global_step)
-            writer.add_scalar("charts/SPS", sps, global_step)
-            writer.add_scalar("charts/policy_lag_mean", policy_lag.mean().item(), global_step)
-            writer.add_scalar("charts/policy_lag_max", policy_lag.max().item(), global_step)
-            writer.add_scalar("charts/extrinsic_reward_mean", batch["reward"].mean().item(), global_step)
-            writer.add_scalar("charts/intrinsic_reward_mean", r_int.mean().item(), global_step)
-            writer.add_scalar("llm/labels", len(annotator.labels), global_step)
-            writer.add_scalar("llm/labels_helpful", sum(annotator.labels.values()), global_step)
-            writer.add_scalar("llm/pending", len(annotator.pending), global_step)
-            writer.add_scalar("llm/requests", annotator.requests, global_step)
-            writer.add_scalar("llm/failures", annotator.failures, global_step)
-            if reward_model is not None and args.reward_model in ("classification", "ranking"):
-                writer.add_scalar(f"losses/{args.reward_model}_model_loss", reward_model.loss, global_step)
-                writer.add_scalar("llm/reward_model_dataset", len(reward_model.dataset), global_step)
-                writer.add_scalar("llm/reward_model_updates", reward_model.rounds, global_step)
-                writer.add_scalar("llm/preferences", len(annotator.preferences), global_step)
-            if reward_model is not None and args.reward_model == "classification":
-                writer.add_scalar("llm/classifier_train_accuracy", reward_model.accuracy, global_step)
-            pbar.set_postfix(sps=sps, ret=f"{np.mean(returns_window):.1f}" if returns_window else "-",
-                             labels=len(annotator.labels), lag=f"{policy_lag.mean().item():.1f}")
-            if args.save_model and (global_step >= next_ckpt or clock.due()):
-                save_checkpoint()
+            run.log(global_step, {
+                **metrics, "charts/SPS": sps, "charts/policy_lag_mean": policy_lag.mean().item(),
+                "charts/policy_lag_max": policy_lag.max().item(), "charts/extrinsic_reward_mean": batch["reward"].mean().item(),
+                "charts/intrinsic_reward_mean": r_int.mean().item(), "llm/labels": len(annotator.labels),
+                "llm/labels_helpful": sum(annotator.labels.values()), "llm/pending": len(annotator.pending),
+                "llm/requests": annotator.requests, "llm/failures": annotator.failures})
+            if reward_model is not None and reward_model.trained:
+                run.log(global_step, {
+                    f"losses/{args.reward_model}_model_loss": reward_model.loss,
+                    "llm/reward_model_dataset": len(reward_model.dataset), "llm/reward_model_updates": reward_model.rounds,
+                    "llm/preferences": len(annotator.preferences),
+                    "llm/classifier_train_accuracy": reward_model.accuracy if args.reward_model == "classification" else None})
+            bar.set_postfix(sps=sps, ret=f"{np.mean(returns):.1f}" if returns else "-", labels=len(annotator.labels),
+                            lag=f"{policy_lag.mean().item():.1f}")
+            if run.due(global_step >= next_ckpt) and not run.stop.requested:  # Ctrl-C: saved below, actors stopped
+                run.save(state())
                 next_ckpt = global_step + args.checkpoint_frequency
-    except BaseException as exc:  # Ctrl-C, a dead actor, a fatal LLM error: keep what was learned, then re-raise
+    except (Exception, KeyboardInterrupt) as exc:  # a dead actor, a second Ctrl-C: keep what was learned
         error = exc
     finally:
-        stop.set()
-        for p in actors:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
+        actors.close()
         annotator.close()
-        pbar.close()
+        bar.close()
 
+    if isinstance(error, KeyboardInterrupt) or run.stop.requested:  # Ctrl-C, once or twice: saved, then resumable
+        run.stop.requested, error = True, error or KeyboardInterrupt()
     elapsed = time.time() - start_time
-    interrupted = isinstance(error, KeyboardInterrupt)
-    if args.save_model or interrupted:  # Ctrl-C always saves
-        checkpoint = save_checkpoint()
-        print(f"checkpoint written to {checkpoint}")
     # classification: how well the classifier reproduces the labels it trained on, and the whole table (cached mode:
     # also the messages the run never saw, which is where the classifier generalises or not)
     seen_quality = reward_model.recall_precision(annotator.labels) if reward_model else (None, None)
     table_quality = reward_model.recall_precision(annotator.table) if reward_model else (None, None)
-    result = {
+    summary = {
         "task": args.task, "reward_model": args.reward_model, "seed": args.seed, "global_step": global_step,
         "extrinsic_reward_coeff": ext_coeff, "llm_reward_coeff": llm_coeff, "episodes": episodes,
-        "mean_return_last100": float(np.mean(returns_window)) if returns_window else None,
-        "success_rate_last100": float(np.mean(success_window)) if success_window else None,
-        "max_depth_last100": float(np.mean(depth_window)) if depth_window else None,
-        "sps": (global_step - start_step) / max(elapsed, 1e-9), "policy_lag_mean": float(np.mean(lag_window)) if lag_window else 0.0,
-        "policy_versions": learner_version, "labels": len(annotator.labels), "labels_helpful": sum(annotator.labels.values()),
-        "preferences": len(annotator.preferences),
-        "llm_requests": annotator.requests, "llm_failures": annotator.failures, "llm_mode": args.llm_mode,
-        "llm_last_error": annotator.last_error, "label_files": list(label_files(args)),
+        "mean_return_last100": float(np.mean(returns)) if returns else None,
+        "success_rate_last100": float(np.mean(successes)) if successes else None,
+        "max_depth_last100": float(np.mean(depths)) if depths else None,
+        "sps": (global_step - start_step) / max(elapsed, 1e-9), "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
+        "policy_versions": version, "labels": len(annotator.labels), "labels_helpful": sum(annotator.labels.values()),
+        "preferences": len(annotator.preferences), "llm_requests": annotator.requests, "llm_failures": annotator.failures,
+        "llm_mode": args.llm_mode, "llm_last_error": annotator.last_error, "label_files": list(label_files(args)),
         "reward_model_dataset": len(reward_model.dataset) if reward_model else 0,
         "reward_model_updates": reward_model.rounds if reward_model else 0,
         "classifier_recall_labels": seen_quality[0], "classifier_precision_labels": seen_quality[1],
         "classifier_recall_table": table_quality[0], "classifier_precision_table": table_quality[1],
-        "wall_time_s": elapsed, "cpus": cpus, "episodic_returns": summary["episodic_returns"], "history": summary["history"],
+        "wall_time_s": elapsed, "episodic_returns": episodic_returns, "history": history,
         "interrupted": error is not None, "error": None if error is None else f"{type(error).__name__}: {error}",
     }
-    # An interrupted run writes interrupted_summary.json, not summary.json: the benchmark sweep counts a run folder
-    # with a summary.json as finished and would never redo it.
-    name = "summary.json" if error is None else "interrupted_summary.json"
-    write_json(run_dir / name, result)
-    writer.close()
-    if args.track:
-        import wandb
-
-        wandb.finish()
-    if interrupted:
-        stopped(checkpoint)
     if error is not None:
+        write_json(run.dir / "interrupted_summary.json", {**summary, "cpus": run.cpus})
+    if run.due(True):
+        print(f"checkpoint written to {run.save(state())}")  # after Ctrl-C, run.save ends with the resume command
+    if error is not None:
+        run.close()
         raise error
-    return result
+    (run.dir / "interrupted_summary.json").unlink(missing_ok=True)  # from a stretch of this run that was resumed
+    return run.finish(summary)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------------------
+def check_args(args: Args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
+    check_counts(total_timesteps=args.total_timesteps, envs_per_worker=args.envs_per_worker, rollout=args.rollout,
+                 batch_size=args.batch_size, hidden_size=args.hidden_size, crop_size=args.crop_size,
+                 max_episode_steps=args.max_episode_steps, checkpoint_frequency=args.checkpoint_frequency,
+                 classifier_batch_size=args.classifier_batch_size, llm_batch_size=args.llm_batch_size,
+                 llm_max_pending=args.llm_max_pending, llm_concurrency=args.llm_concurrency)
+    if args.num_workers < 0 or args.num_buffers < 0 or args.torch_threads < 0:
+        usage_error("--num-workers, --num-buffers and --torch-threads must be 0 (automatic) or more")
+    per_slot = args.rollout * args.envs_per_worker
+    if args.batch_size % per_slot:
+        usage_error(f"--batch-size ({args.batch_size}) must be a multiple of --rollout x --envs-per-worker ({per_slot})")
+    workers = args.num_workers or os.cpu_count() or 1
+    if args.num_buffers and args.num_buffers < args.batch_size // per_slot + workers:
+        usage_error(f"--num-buffers ({args.num_buffers}) must be at least --batch-size / (--rollout x --envs-per-worker)"
+                    f" + the number of actor processes ({args.batch_size // per_slot + workers})")
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    args = parse(Args)
+    check_args(args)
+    train(args)

@@ -1,8 +1,9 @@
-# LaRe (Qu et al., AAAI-25, arXiv 2412.11120) with TD3 on episodic-reward MuJoCo, CleanRL style.
-# The agent only sees the episode's return at its last step; an LLM-written encoder turns (s, a) into
-# latent factors, and a decoder trained by return decomposition turns them into a per-step reward.
+# LaRe (Qu et al., AAAI-25, arXiv 2412.11120) with TD3 on episodic-reward MuJoCo.
+# The agent only sees the episode's return at its last step; an LLM-written encoder turns (s, a) into latent factors,
+# and a decoder trained by return decomposition turns them into a per-step reward.
 # Baselines in the same file: --reward-model rd | rrd | rrd-unbiased | ircr | none | dense.
-# Docs: README.md, section "LaRe with TD3 on MuJoCo".
+# Sections, as in every script of algos/: arguments, environment, networks, the method, TD3's pieces, the training
+# loop, the entry point. Docs: README.md, section "LaRe with TD3 on MuJoCo"; decisions: docs/methods.md.
 import os
 import random
 import time
@@ -17,28 +18,21 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
-import tyro
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
-from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
-from runkit import (
-    CheckpointClock,
-    Stopper,
-    announce,
-    check_counts,
-    cpu_model,
-    load_checkpoint,
-    save_atomic,
-    stopped,
-    usage_error,
-    write_json,
-)
+import llmcode.client  # looked up at call time, so that tests can replace the client
+from llmcode.errors import LLMCodeError, LLMCodeFailed, SandboxUnavailable, exit_for
+from llmcode.extract import extract_json
+from llmcode.prompts import chat, render_prompt
+from llmcode.safe_runner import compile_llm_function
+from runkit import Run, check_counts, parse, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
+CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------------------------------
 @dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
@@ -58,12 +52,12 @@ class Args:
     wandb_entity: str | None = None
     """the entity (team) of wandb's project"""
     save_model: bool = True
-    """save a checkpoint (networks, optimisers, replay buffer, LLM function) into the run folder every
+    """save a checkpoint (networks, optimisers, replay buffer, env, LLM function) into the run folder every
     `checkpoint_frequency` steps, at least every 10 minutes, and at the end (Ctrl-C always saves one)"""
     checkpoint_frequency: int = 100_000
     """with --save-model, checkpoint every this many steps"""
     resume: str | None = None
-    """path of a checkpoint written by --save-model to continue training from"""
+    """path of a checkpoint to continue training from (its run folder is reused)"""
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
@@ -133,33 +127,9 @@ class Args:
     """folder of the prompt templates and task descriptions, relative to the repository root"""
 
 
-# Everything MuJoCo needs to continue a trajectory bit for bit, the solver's warm start included.
-PHYSICS_STATE = mujoco.mjtState.mjSTATE_INTEGRATION
-
-
-def env_snapshot(env):
-    """The env in the middle of an episode: physics, time-limit step count, episodic return so far, random streams."""
-    base = env.unwrapped
-    physics = np.empty(mujoco.mj_stateSize(base.model, PHYSICS_STATE))
-    mujoco.mj_getState(base.model, base.data, physics, PHYSICS_STATE)
-    return {"physics": physics, "elapsed_steps": env.get_wrapper_attr("_elapsed_steps"), "episodic_return": env._return,
-            "np_random": base.np_random.bit_generator.state,
-            "action_space_rng": env.action_space.np_random.bit_generator.state}
-
-
-def restore_env(env, snapshot):
-    env.reset()  # lets the wrappers accept steps; everything the reset drew is overwritten below
-    base = env.unwrapped
-    mujoco.mj_setState(base.model, base.data, snapshot["physics"], PHYSICS_STATE)
-    mujoco.mj_forward(base.model, base.data)
-    env.set_wrapper_attr("_elapsed_steps", snapshot["elapsed_steps"])
-    env._return = snapshot["episodic_return"]
-    base.np_random.bit_generator.state = snapshot["np_random"]
-    env.action_space.np_random.bit_generator.state = snapshot["action_space_rng"]
-
-
-
-
+# ---------------------------------------------------------------------------------------------------------------------
+# Environment: one Gymnasium MuJoCo env whose reward is paid as the episode's return at its last step
+# ---------------------------------------------------------------------------------------------------------------------
 def make_env(env_id, seed, max_episode_steps=None, episodic=True):
     env = gym.make(env_id, max_episode_steps=max_episode_steps) if max_episode_steps else gym.make(env_id)
     if episodic:
@@ -190,191 +160,70 @@ class EpisodicReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return obs, episodic, terminated, truncated, info
 
 
-class EpisodicReplayBuffer:
-    """A ring buffer of transitions that also remembers which episode each transition belongs to, so that return
-    decomposition can sample steps of whole finished episodes and IRCR can look up a transition's episode return.
-    Single env: the transitions of an episode are contiguous, and every stored transition outside the current
-    episode belongs to a finished one."""
-
-    def __init__(self, size, obs_dim, act_dim, factor_dim=0):
-        self.size = size
-        self.obs = np.zeros((size, obs_dim), np.float32)
-        self.next_obs = np.zeros((size, obs_dim), np.float32)
-        self.actions = np.zeros((size, act_dim), np.float32)
-        self.dense_rewards = np.zeros(size, np.float32)
-        self.episodic_rewards = np.zeros(size, np.float32)
-        self.terminations = np.zeros(size, np.float32)
-        self.episode_ids = np.zeros(size, np.int64)
-        self.factors = np.zeros((size, factor_dim), np.float32)
-        self.total = 0  # transitions ever added; the position of transition g (its global index) is g % size
-        self.floor = 0  # global index below which transitions are gone (besides ring overwriting; see load_state_dict)
-        self.encoded = 0  # transitions whose LLM factors are computed (lazily, in batches)
-        # Episode table, indexed by episode id: global index of the first step, length, return (finished ones only).
-        self.ep_start = np.zeros(0, np.int64)
-        self.ep_len = np.zeros(0, np.int64)
-        self.ep_return = np.zeros(0, np.float64)
-        self.cur_start = 0  # global index of the current (unfinished) episode's first step
-
-    @property
-    def oldest(self):
-        return max(self.total - self.size, self.floor)
-
-    @property
-    def num_episodes(self):
-        return len(self.ep_start)
-
-    def add(self, obs, next_obs, action, dense_reward, episodic_reward, termination, done):
-        i = self.total % self.size
-        self.obs[i], self.next_obs[i], self.actions[i] = obs, next_obs, action
-        self.dense_rewards[i], self.episodic_rewards[i], self.terminations[i] = dense_reward, episodic_reward, termination
-        self.episode_ids[i] = self.num_episodes
-        self.total += 1
-        if done:
-            length = self.total - self.cur_start
-            self.ep_start = np.append(self.ep_start, self.cur_start)
-            self.ep_len = np.append(self.ep_len, length)
-            self.ep_return = np.append(self.ep_return, episodic_reward)  # the episodic reward of the last step is the return
-            self.cur_start = self.total
-
-    def first_whole_episode(self):
-        # Episodes are stored in order; those that started before the oldest stored transition were partly overwritten.
-        return int(np.searchsorted(self.ep_start, self.oldest))
-
-    def sample(self, batch_size, rng, finished_only=False):
-        # Transitions of finished episodes are exactly those stored before the current episode's first step.
-        end = self.cur_start if finished_only else self.total
-        return rng.integers(self.oldest, end, batch_size) % self.size
-
-    def sample_episode_steps(self, num_episodes, k, rng):
-        """Pick `num_episodes` whole finished episodes uniformly; from each take min(k, T) distinct steps
-        (k=None: all T steps). Returns buffer positions, the episode slot of each position, and per episode
-        the return R, the length T and the number of sampled steps."""
-        first = self.first_whole_episode()
-        eps = rng.integers(first, self.num_episodes, num_episodes)
-        lengths = self.ep_len[eps]
-        idx, seg, counts = [], [], []
-        for j, (ep, length) in enumerate(zip(eps, lengths)):
-            offsets = np.arange(length) if k is None or k >= length else rng.choice(length, k, replace=False)
-            idx.append((self.ep_start[ep] + offsets) % self.size)
-            seg.append(np.full(len(offsets), j))
-            counts.append(len(offsets))
-        return np.concatenate(idx), np.concatenate(seg), self.ep_return[eps], lengths, np.array(counts)
-
-    def encode_pending(self, encoder):
-        """Compute the LLM factors of every transition added since the last call, in one batched call."""
-        start = max(self.encoded, self.oldest)
-        if start < self.total:
-            pos = np.arange(start, self.total) % self.size
-            self.factors[pos] = encoder(self.obs[pos], self.actions[pos])
-        self.encoded = self.total
-
-    def state_dict(self):
-        n = min(self.total, self.size)
-        arrays = {k: getattr(self, k)[:n] for k in ("obs", "next_obs", "actions", "dense_rewards", "episodic_rewards",
-                                                    "terminations", "episode_ids", "factors")}
-        return dict(arrays, total=self.total, encoded=self.encoded, floor=self.floor, cur_start=self.cur_start,
-                    ep_start=self.ep_start, ep_len=self.ep_len, ep_return=self.ep_return)
-
-    def load_state_dict(self, state, keep_partial_episode=True):
-        n = len(state["obs"])
-        for k in ("obs", "next_obs", "actions", "dense_rewards", "episodic_rewards", "terminations", "episode_ids", "factors"):
-            getattr(self, k)[:n] = state[k]
-        for k in ("total", "encoded", "floor", "cur_start", "ep_start", "ep_len", "ep_return"):
-            setattr(self, k, state[k])
-        if not keep_partial_episode:
-            # The env cannot continue the interrupted episode (an older checkpoint without its state): drop the
-            # episode's partial transitions. In a wrapped ring they overwrote older ones, which stay gone (floor).
-            self.floor = max(self.floor, self.total - self.size)
-            self.total = self.cur_start
-            self.encoded = min(self.encoded, self.cur_start)
+# Everything MuJoCo needs to continue a trajectory bit for bit, the solver's warm start included: a checkpoint holds
+# the env in mid-episode, so that a resumed run continues exactly as if it had never stopped.
+PHYSICS_STATE = mujoco.mjtState.mjSTATE_INTEGRATION
 
 
-# ALGO LOGIC: initialize agent here:
+def env_snapshot(env):
+    """The env in the middle of an episode: physics, time-limit step count, episodic return so far, random streams."""
+    base = env.unwrapped
+    physics = np.empty(mujoco.mj_stateSize(base.model, PHYSICS_STATE))
+    mujoco.mj_getState(base.model, base.data, physics, PHYSICS_STATE)
+    return {"physics": physics, "elapsed_steps": env.get_wrapper_attr("_elapsed_steps"), "episodic_return": env._return,
+            "np_random": base.np_random.bit_generator.state,
+            "action_space_rng": env.action_space.np_random.bit_generator.state}
+
+
+def restore_env(env, snapshot):
+    env.reset()  # lets the wrappers accept steps; everything the reset drew is overwritten below
+    base = env.unwrapped
+    mujoco.mj_setState(base.model, base.data, snapshot["physics"], PHYSICS_STATE)
+    mujoco.mj_forward(base.model, base.data)
+    env.set_wrapper_attr("_elapsed_steps", snapshot["elapsed_steps"])
+    env._return = snapshot["episodic_return"]
+    base.np_random.bit_generator.state = snapshot["np_random"]
+    env.action_space.np_random.bit_generator.state = snapshot["action_space_rng"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Networks: CleanRL's TD3 actor and twin critics; LaRe's reward decoder has the same shape
+# ---------------------------------------------------------------------------------------------------------------------
+def mlp(in_dim, out_dim, hidden=256):
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+
+
 class QNetwork(nn.Module):
     def __init__(self, obs_dim, act_dim):
         super().__init__()
-        self.fc1 = nn.Linear(obs_dim + act_dim, 256)
-        self.fc2 = nn.Linear(256, 256)
-        self.fc3 = nn.Linear(256, 1)
+        self.net = mlp(obs_dim + act_dim, 1)
 
     def forward(self, x, a):
-        x = torch.cat([x, a], 1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
+        return self.net(torch.cat([x, a], 1))
 
 
 class Actor(nn.Module):
     def __init__(self, obs_dim, action_space):
         super().__init__()
-        self.fc1 = nn.Linear(obs_dim, 256)
-        self.fc2 = nn.Linear(256, 256)
-        self.fc_mu = nn.Linear(256, np.prod(action_space.shape))
+        self.net = mlp(obs_dim, int(np.prod(action_space.shape)))
         # tanh output rescaled to the action bounds (HumanoidStandup's are [-0.4, 0.4])
         self.register_buffer("action_scale", torch.tensor((action_space.high - action_space.low) / 2.0, dtype=torch.float32))
         self.register_buffer("action_bias", torch.tensor((action_space.high + action_space.low) / 2.0, dtype=torch.float32))
 
     def forward(self, x):
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return torch.tanh(self.fc_mu(x)) * self.action_scale + self.action_bias
+        return torch.tanh(self.net(x)) * self.action_scale + self.action_bias
 
 
-class RewardDecoder(nn.Module):
-    """f_psi: per-step inputs (LLM factors for LaRe, raw [s, a, s-s'] for the baselines) -> proxy reward."""
-
-    def __init__(self, in_dim, hidden=256):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-
-    def forward(self, x):
-        return self.net(x).squeeze(-1)
-
-
-def decomposition_loss(pred, seg, returns, lengths, counts, kind):
-    """Return-decomposition loss over a few episodes (docs/methods.md).
-    pred: predicted rewards of the sampled steps; seg: episode slot of each step; returns, lengths (T), counts (K):
-    per episode. All target the per-step mean return R/T:
-      rd:           (sum_t r_t / T - R/T)^2 over whole episodes (counts == lengths)
-      rrd:          (mean of the K sampled r_t - R/T)^2
-      rrd-unbiased: rrd minus (1 - K/T) * s^2 / K, s^2 the sample variance of the K predictions; this removes the
-                    sampling variance of the K-step mean (sampling without replacement), so the loss is an unbiased
-                    estimate of the rd loss."""
-    returns = torch.as_tensor(returns, dtype=pred.dtype, device=pred.device)
-    lengths = torch.as_tensor(lengths, dtype=pred.dtype, device=pred.device)
-    counts = torch.as_tensor(counts, dtype=pred.dtype, device=pred.device)
-    seg = torch.as_tensor(seg, device=pred.device)
-    sums = torch.zeros_like(returns).index_add_(0, seg, pred)
-    mean = sums / counts
-    loss = (mean - returns / lengths) ** 2
-    if kind == "rrd-unbiased":
-        sq = torch.zeros_like(returns).index_add_(0, seg, (pred - mean[seg]) ** 2)
-        var = sq / (counts - 1).clamp(min=1)
-        loss = loss - (1 - counts / lengths) * var / counts
-    return loss.mean()
-
-
-def ircr_rewards(rb, idx):
-    """IRCR (Gangwani et al. 2020), in its simple form: the guidance reward of a transition is the return of the
-    trajectory it belongs to, min-max normalised over the stored trajectories to [0, 1]. IRCR averages the returns of
-    all stored trajectories that contain the same (s, a); in continuous control every (s, a) is unique, so the
-    average is over the one trajectory that holds it."""
-    first = rb.first_whole_episode()
-    stored = rb.ep_return[max(first - 1, 0):]  # also the partly overwritten one whose later steps may be sampled
-    lo, hi = stored.min(), stored.max()
-    r = rb.ep_return[rb.episode_ids[idx]]
-    return (r - lo) / (hi - lo) if hi > lo else np.ones_like(r)
-
-
-# LLM stage: generate latent-reward factors with self-verification (docs/methods.md).
+# ---------------------------------------------------------------------------------------------------------------------
+# LaRe: the LLM's latent-reward encoder, the reward decoder and its return-decomposition losses, the IRCR baseline
+# ---------------------------------------------------------------------------------------------------------------------
+# The LLM stage: candidate factor functions, merged into one, verified on real states with errors fed back.
 def env_name(env_id):
     return env_id.split("-v")[0]
 
 
 def read_answer(text):
-    """Parse an answer into (json dict, function source); raises ValueError with a message fit for the LLM."""
-    from llmcode.extract import extract_json
-
+    """The function source of an answer; raises ValueError with a message fit for the LLM."""
     try:
         data = extract_json(text)
     except Exception as e:  # the extractor's own error type: re-raised as ValueError, its message kept for the LLM
@@ -382,7 +231,7 @@ def read_answer(text):
     source = next((v for k, v in data.items() if k.lower() in ("function", "functions", "code")), None)
     if not isinstance(source, str) or "evaluation_func" not in source:
         raise ValueError('the JSON answer has no "function" string defining evaluation_func')
-    return data, source
+    return source
 
 
 def verify_factors(fn, obs, act):
@@ -402,17 +251,11 @@ def verify_factors(fn, obs, act):
 def design_latent_reward(args, env, log):
     """Ask for n candidate evaluation functions, merge them into one, verify it on real reset states and send errors
     back up to llm_max_retries times. Returns (source, number of factors, transcript summary)."""
-    from llmcode.client import LLMClient
-    from llmcode.prompts import chat, render_prompt
-    from llmcode.safe_runner import SandboxUnavailable, compile_llm_function
-
-    name = env_name(args.env_id)
-    prompts = REPO_ROOT / args.prompt_dir
+    name, prompts = env_name(args.env_id), REPO_ROOT / args.prompt_dir
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    task = (prompts / "envs" / f"{name}.task.txt").read_text().strip()
-    observation_form = (prompts / "envs" / f"{name}.observation.txt").read_text().strip()
-    client = LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / name, model=args.llm_model,
-                       base_url=args.llm_base_url, temperature=args.llm_temperature)
+    task, observation_form = ((prompts / "envs" / f"{name}.{part}.txt").read_text().strip() for part in ("task", "observation"))
+    client = llmcode.client.LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / name, model=args.llm_model,
+                                      base_url=args.llm_base_url, temperature=args.llm_temperature)
     messages = chat(render_prompt(prompts / "system.txt"),
                     render_prompt(prompts / "generate.txt", task=task, observation_form=observation_form,
                                   obs_dim=obs_dim, act_dim=act_dim))
@@ -423,7 +266,7 @@ def design_latent_reward(args, env, log):
         blocks = []
         for i, c in enumerate(candidates):
             try:
-                blocks.append(f"Expert {i + 1}:\n```python\n{read_answer(c.text)[1].strip()}\n```")
+                blocks.append(f"Expert {i + 1}:\n```python\n{read_answer(c.text).strip()}\n```")
             except ValueError:
                 blocks.append(f"Expert {i + 1} (raw answer):\n{c.text.strip()}")
         merge = render_prompt(prompts / "merge.txt", candidates="\n\n".join(blocks), obs_dim=obs_dim, act_dim=act_dim)
@@ -436,9 +279,8 @@ def design_latent_reward(args, env, log):
     act = np.tile(env.action_space.sample().astype(np.float32), (2, 1))
     for attempt in range(args.llm_max_retries + 1):
         try:
-            source = read_answer(answer.text)[1]
-            fn = compile_llm_function(source, entry="evaluation_func")
-            factor_num = verify_factors(fn, obs, act)
+            source = read_answer(answer.text)
+            factor_num = verify_factors(compile_llm_function(source, entry="evaluation_func"), obs, act)
             log(f"LLM function verified after {attempt} retries: {factor_num} factors")
             return source, factor_num, {"retries": attempt, "candidates": len(candidates)}
         except SandboxUnavailable:
@@ -456,8 +298,6 @@ def design_latent_reward(args, env, log):
 def make_encoder(source, factor_num):
     """The verified LLM function as a batched encoder: numpy (batch, obs), (batch, act) -> (batch, k) float32.
     Every call is checked (the runner: finite, |x| <= 1e6; here: the factors' count and shapes)."""
-    from llmcode.safe_runner import compile_llm_function
-
     fn = compile_llm_function(source, entry="evaluation_func")
 
     def encode(obs, act):
@@ -471,6 +311,151 @@ def make_encoder(source, factor_num):
             raise exit_for(error, "LaRe: the evaluation function failed during training") from None
 
     return encode
+
+
+# The decoder and its training by return decomposition.
+class RewardDecoder(nn.Module):
+    """f_psi: per-step inputs (LLM factors for LaRe, raw [s, a, s-s'] for the baselines) -> proxy reward."""
+
+    def __init__(self, in_dim, hidden=256):
+        super().__init__()
+        self.net = mlp(in_dim, 1, hidden)
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)
+
+
+def decoder_inputs(rb, idx, factors, device):
+    """The decoder's inputs at buffer positions idx: the LLM factors, or [s, a, s - s'] for the raw baselines."""
+    if factors:
+        x = rb.factors[idx]
+    else:
+        x = np.concatenate([rb.obs[idx], rb.actions[idx], rb.obs[idx] - rb.next_obs[idx]], axis=1)
+    return torch.as_tensor(x, device=device)
+
+
+def decomposition_loss(pred, seg, returns, lengths, counts, kind):
+    """Return-decomposition loss over a few episodes (docs/methods.md).
+    pred: predicted rewards of the sampled steps; seg: episode slot of each step; returns, lengths (T), counts (K):
+    per episode. All target the per-step mean return R/T:
+      rd:           (sum_t r_t / T - R/T)^2 over whole episodes (counts == lengths)
+      rrd:          (mean of the K sampled r_t - R/T)^2
+      rrd-unbiased: rrd minus (1 - K/T) * s^2 / K, s^2 the sample variance of the K predictions; this removes the
+                    sampling variance of the K-step mean (sampling without replacement), so the loss is an unbiased
+                    estimate of the rd loss."""
+    returns, lengths, counts = (torch.as_tensor(x, dtype=pred.dtype, device=pred.device) for x in (returns, lengths, counts))
+    seg = torch.as_tensor(seg, device=pred.device)
+    mean = torch.zeros_like(returns).index_add_(0, seg, pred) / counts
+    loss = (mean - returns / lengths) ** 2
+    if kind == "rrd-unbiased":
+        var = torch.zeros_like(returns).index_add_(0, seg, (pred - mean[seg]) ** 2) / (counts - 1).clamp(min=1)
+        loss = loss - (1 - counts / lengths) * var / counts
+    return loss.mean()
+
+
+def ircr_rewards(rb, idx):
+    """IRCR (Gangwani et al. 2020), in its simple form: the guidance reward of a transition is the return of the
+    trajectory it belongs to, min-max normalised over the stored trajectories to [0, 1]. IRCR averages the returns of
+    all stored trajectories that contain the same (s, a); in continuous control every (s, a) is unique, so the
+    average is over the one trajectory that holds it."""
+    first = rb.first_whole_episode()
+    stored = rb.ep_return[max(first - 1, 0):]  # also the partly overwritten one whose later steps may be sampled
+    lo, hi = stored.min(), stored.max()
+    r = rb.ep_return[rb.episode_ids[idx]]
+    return (r - lo) / (hi - lo) if hi > lo else np.ones_like(r)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# TD3's pieces: a replay buffer that keeps whole episodes, the target networks' update, evaluation
+# ---------------------------------------------------------------------------------------------------------------------
+class EpisodicReplayBuffer:
+    """A ring buffer of transitions that also remembers which episode each transition belongs to, so that return
+    decomposition can sample steps of whole finished episodes and IRCR can look up a transition's episode return.
+    Single env: the transitions of an episode are contiguous, and every stored transition outside the current
+    episode belongs to a finished one."""
+
+    ARRAYS = ("obs", "next_obs", "actions", "dense_rewards", "episodic_rewards", "terminations", "episode_ids", "factors")
+    COUNTERS = ("total", "encoded", "cur_start", "ep_start", "ep_len", "ep_return")
+
+    def __init__(self, size, obs_dim, act_dim, factor_dim=0):
+        self.size = size
+        self.obs, self.next_obs = np.zeros((size, obs_dim), np.float32), np.zeros((size, obs_dim), np.float32)
+        self.actions, self.factors = np.zeros((size, act_dim), np.float32), np.zeros((size, factor_dim), np.float32)
+        self.dense_rewards, self.episodic_rewards, self.terminations = (np.zeros(size, np.float32) for _ in range(3))
+        self.episode_ids = np.zeros(size, np.int64)
+        self.total = 0  # transitions ever added; the position of transition g (its global index) is g % size
+        self.encoded = 0  # transitions whose LLM factors are computed (lazily, in batches)
+        # Episode table, indexed by episode id: global index of the first step, length, return (finished ones only).
+        self.ep_start, self.ep_len, self.ep_return = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+        self.cur_start = 0  # global index of the current (unfinished) episode's first step
+
+    @property
+    def oldest(self):
+        return max(self.total - self.size, 0)
+
+    @property
+    def num_episodes(self):
+        return len(self.ep_start)
+
+    def add(self, obs, next_obs, action, dense_reward, episodic_reward, termination, done):
+        i = self.total % self.size
+        self.obs[i], self.next_obs[i], self.actions[i] = obs, next_obs, action
+        self.dense_rewards[i], self.episodic_rewards[i], self.terminations[i] = dense_reward, episodic_reward, termination
+        self.episode_ids[i] = self.num_episodes
+        self.total += 1
+        if done:
+            self.ep_start = np.append(self.ep_start, self.cur_start)
+            self.ep_len = np.append(self.ep_len, self.total - self.cur_start)
+            self.ep_return = np.append(self.ep_return, episodic_reward)  # the episodic reward of the last step is the return
+            self.cur_start = self.total
+
+    def first_whole_episode(self):
+        # Episodes are stored in order; those that started before the oldest stored transition were partly overwritten.
+        return int(np.searchsorted(self.ep_start, self.oldest))
+
+    def sample(self, batch_size, rng, finished_only=False):
+        # Transitions of finished episodes are exactly those stored before the current episode's first step.
+        end = self.cur_start if finished_only else self.total
+        return rng.integers(self.oldest, end, batch_size) % self.size
+
+    def sample_episode_steps(self, num_episodes, k, rng):
+        """Pick `num_episodes` whole finished episodes uniformly; from each take min(k, T) distinct steps
+        (k=None: all T steps). Returns buffer positions, the episode slot of each position, and per episode
+        the return R, the length T and the number of sampled steps."""
+        eps = rng.integers(self.first_whole_episode(), self.num_episodes, num_episodes)
+        lengths = self.ep_len[eps]
+        idx, seg, counts = [], [], []
+        for j, (ep, length) in enumerate(zip(eps, lengths)):
+            offsets = np.arange(length) if k is None or k >= length else rng.choice(length, k, replace=False)
+            idx.append((self.ep_start[ep] + offsets) % self.size)
+            seg.append(np.full(len(offsets), j))
+            counts.append(len(offsets))
+        return np.concatenate(idx), np.concatenate(seg), self.ep_return[eps], lengths, np.array(counts)
+
+    def encode_pending(self, encoder):
+        """Compute the LLM factors of every transition added since the last call, in one batched call."""
+        start = max(self.encoded, self.oldest)
+        if start < self.total:
+            pos = np.arange(start, self.total) % self.size
+            self.factors[pos] = encoder(self.obs[pos], self.actions[pos])
+        self.encoded = self.total
+
+    def state_dict(self):
+        n = min(self.total, self.size)
+        return {**{k: getattr(self, k)[:n] for k in self.ARRAYS}, **{k: getattr(self, k) for k in self.COUNTERS}}
+
+    def load_state_dict(self, state):
+        for k in self.ARRAYS:
+            getattr(self, k)[: len(state[k])] = state[k]
+        for k in self.COUNTERS:
+            setattr(self, k, state[k])
+
+
+def soft_update(nets, tau):
+    """Polyak averaging of each (network, target network) pair."""
+    for net, target in nets:
+        for param, target_param in zip(net.parameters(), target.parameters()):
+            target_param.data.mul_(1 - tau).add_(tau * param.data)
 
 
 def evaluate(actor, env_id, n, seed, device, max_episode_steps=None):
@@ -491,69 +476,43 @@ def evaluate(actor, env_id, n, seed, device, max_episode_steps=None):
     return returns, lengths
 
 
-def check_args(args) -> None:
-    """One line and exit code 2 for an argument out of range, before anything is written."""
-    check_counts(total_timesteps=args.total_timesteps, buffer_size=args.buffer_size, batch_size=args.batch_size,
-                 policy_frequency=args.policy_frequency, eval_frequency=args.eval_frequency,
-                 eval_episodes=args.eval_episodes, checkpoint_frequency=args.checkpoint_frequency, rrd_k=args.rrd_k,
-                 reward_hidden=args.reward_hidden, llm_samples=args.llm_samples)
-    if args.learning_starts < 0 or args.llm_max_retries < 0 or args.torch_threads < 0:
-        usage_error("--learning-starts, --llm-max-retries and --torch-threads must be 0 or more")
-    if args.env_id not in gym.registry:
-        usage_error(f"unknown --env-id {args.env_id!r}; use a Gymnasium MuJoCo id such as HalfCheetah-v5")
-    tasks = sorted(p.name.removesuffix(".task.txt") for p in (REPO_ROOT / args.prompt_dir / "envs").glob("*.task.txt"))
-    if args.reward_model == "lare" and not args.resume and env_name(args.env_id) not in tasks:
-        usage_error(f"LaRe has prompts for {', '.join(f'{t}-v5' for t in tasks)}; not for {args.env_id!r}")
-
-
-if __name__ == "__main__":
-    args = tyro.cli(Args)
-    check_args(args)
-    ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT) if args.resume else None
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    run_dir = Path(args.runs_dir) / run_name
-    if args.track:
-        import wandb
-
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=vars(args),
-                   name=run_name, save_code=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    announce(run_dir)
-    writer = SummaryWriter(str(run_dir))
-    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
-
-    # TRY NOT TO MODIFY: seeding
+# ---------------------------------------------------------------------------------------------------------------------
+# Training loop: TD3 on the reward the chosen reward model gives each sampled transition
+# ---------------------------------------------------------------------------------------------------------------------
+def train(args: Args) -> dict:
+    """Trains one policy in a new run folder (or the resumed checkpoint's) and returns its summary."""
+    run = Run(args, f"{args.env_id}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT,
+              checkpoint_file="td3_lare_mujoco.cleanrl_model")
+    ckpt = run.checkpoint
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.backends.cudnn.deterministic = args.torch_deterministic
     if args.torch_threads > 0:
         torch.set_num_threads(args.torch_threads)
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(args.seed)  # replay and episode sampling
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
 
-    # env setup: one env, plain Gymnasium API (no vector env, so no autoreset: the final observation is explicit)
+    # One env, plain Gymnasium API: no vector env, so no autoreset, and the final observation is explicit.
     env = make_env(args.env_id, args.seed, args.max_episode_steps)
     assert isinstance(env.action_space, gym.spaces.Box), "only continuous action space is supported"
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
 
     # LaRe: the LLM designs the latent-reward encoder phi(s, a) once, before training.
-    encoder, llm_info = None, {}
+    encoder, source, llm_info = None, None, {}
     if args.reward_model == "lare":
         if ckpt is not None:  # the checkpoint carries the verified function: no LLM needed to resume
-            source, factor_num, llm_info = ckpt["llm_source"], ckpt["llm_factor_num"], ckpt["llm_info"]
+            source, llm_info = ckpt["llm_source"], ckpt["llm_info"]
         else:
             try:
-                source, factor_num, llm_info = design_latent_reward(args, env, tqdm.write)
+                source, factor_num, llm_info = design_latent_reward(args, env, print)
             except LLMCodeError as error:  # no usable answer: one line, non-zero exit
                 raise exit_for(error, "LaRe: no usable evaluation_func from the LLM") from None
-        encoder = make_encoder(source, factor_num)
-        (run_dir / "evaluation_func.py").write_text(source)
-        writer.add_text("llm/evaluation_func", f"```python\n{source}\n```")
-        writer.add_scalar("llm/factor_num", factor_num, 0)
-        writer.add_scalar("llm/verify_retries", llm_info.get("retries", 0), 0)
-        llm_info = dict(llm_info, factor_num=factor_num)
+            llm_info = dict(llm_info, factor_num=factor_num)
+        encoder = make_encoder(source, llm_info["factor_num"])
+        (run.dir / "evaluation_func.py").write_text(source)
+        run.writer.add_text("llm/evaluation_func", f"```python\n{source}\n```")
+        run.log(0, {"llm/factor_num": llm_info["factor_num"], "llm/verify_retries": llm_info.get("retries", 0)})
 
     actor = Actor(obs_dim, env.action_space).to(device)
     qf1 = QNetwork(obs_dim, act_dim).to(device)
@@ -561,81 +520,49 @@ if __name__ == "__main__":
     qf1_target = QNetwork(obs_dim, act_dim).to(device)
     qf2_target = QNetwork(obs_dim, act_dim).to(device)
     target_actor = Actor(obs_dim, env.action_space).to(device)
-    target_actor.load_state_dict(actor.state_dict())
-    qf1_target.load_state_dict(qf1.state_dict())
-    qf2_target.load_state_dict(qf2.state_dict())
+    targets = [(actor, target_actor), (qf1, qf1_target), (qf2, qf2_target)]
+    for net, target in targets:
+        target.load_state_dict(net.state_dict())
     # fused Adam: the same update in one kernel per step; on a CPU it is several times faster than the default loop
     q_optimizer = optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.learning_rate, fused=True)
     actor_optimizer = optim.Adam(list(actor.parameters()), lr=args.learning_rate, fused=True)
-
     decoder, decoder_optimizer = None, None
     if args.reward_model in ("lare", "rd", "rrd", "rrd-unbiased"):
         in_dim = llm_info["factor_num"] if args.reward_model == "lare" else 2 * obs_dim + act_dim
         decoder = RewardDecoder(in_dim, args.reward_hidden).to(device)
         decoder_optimizer = optim.Adam(decoder.parameters(), lr=args.reward_learning_rate, fused=True)
     loss_kind = args.lare_loss if args.reward_model == "lare" else args.reward_model
-
-    def decoder_inputs(idx):
-        if args.reward_model == "lare":
-            x = rb.factors[idx]
-        else:  # raw baselines: [s, a, s - s']
-            x = np.concatenate([rb.obs[idx], rb.actions[idx], rb.obs[idx] - rb.next_obs[idx]], axis=1)
-        return torch.as_tensor(x, device=device)
-
     # Small budgets (tests) need no 1M-row buffer.
-    rb = EpisodicReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, act_dim,
-                              llm_info.get("factor_num", 0))
-    start_step, best_eval, evals = 0, -np.inf, []
+    rb = EpisodicReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, act_dim, llm_info.get("factor_num", 0))
+
     # Everything with a state_dict that a checkpoint must hold to resume training exactly.
     parts = {"actor": actor, "qf1": qf1, "qf2": qf2, "target_actor": target_actor, "qf1_target": qf1_target,
              "qf2_target": qf2_target, "q_optimizer": q_optimizer, "actor_optimizer": actor_optimizer}
     if decoder is not None:
         parts.update(decoder=decoder, decoder_optimizer=decoder_optimizer)
-    # A checkpoint holds the env in mid-episode and every random stream, so that a resumed run continues exactly
-    # as if it had never stopped.
-    resumes = []  # where this run was interrupted and continued, and whether exactly (reported in summary.json)
-    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
+    start_step, best_eval, evals = 0, -np.inf, []
+    resumes = []  # where this run was interrupted and continued (reported in summary.json)
     if ckpt is not None:
         for name, part in parts.items():
             part.load_state_dict(ckpt[name])
-        rb.load_state_dict(ckpt["buffer"], keep_partial_episode=True)
+        rb.load_state_dict(ckpt["buffer"])
         start_step, best_eval, evals = ckpt["global_step"], ckpt["best_eval"], ckpt["evals"]
         rng.bit_generator.state = ckpt["rng"]
         resumes = ckpt["resumes"] + [{"step": start_step, "exact": True}]
-        cpus = ckpt["cpus"] + cpus
-        torch.set_rng_state(ckpt["torch_rng"])
-        if ckpt["cuda_rng"] and device.type == "cuda":
-            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
-
-    def save_checkpoint(step):
-        state = {"format": CHECKPOINT_FORMAT, "global_step": step, "best_eval": best_eval, "evals": evals, "rng": rng.bit_generator.state,
-                 "args": asdict(args), "buffer": rb.state_dict(), "torch_rng": torch.get_rng_state(),
-                 "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
-                 "env": env_snapshot(env), "obs": obs, "ep_return": ep_return, "ep_length": ep_length,
-                 "resumes": resumes, "cpus": cpus}
-        state.update({name: part.state_dict() for name, part in parts.items()})
-        if encoder is not None:
-            state.update(llm_source=source, llm_factor_num=llm_info["factor_num"], llm_info=llm_info)
-        path = run_dir / f"{args.exp_name}.cleanrl_model"
-        save_atomic(state, path)
-        return path
-
-    # TRY NOT TO MODIFY: start the game
-    if ckpt is not None:
+        run.restore_random_streams()
         restore_env(env, ckpt["env"])
         obs, ep_return, ep_length = ckpt["obs"], ckpt["ep_return"], ckpt["ep_length"]
     else:
         obs, _ = env.reset(seed=args.seed)
         ep_return, ep_length = 0.0, 0
-    start_time, eval_time = time.time(), 0.0
-    pbar = tqdm(range(start_step, args.total_timesteps), initial=start_step, total=args.total_timesteps,
-                desc=f"{args.env_id} {args.reward_model}", mininterval=2.0)
+
+    start_time = time.time()
     learn_t0, learn_eval_time = None, 0.0  # to time the updating phase alone (the random warm-up is much faster)
-    stop, clock = Stopper().install(), CheckpointClock()  # Ctrl-C: save at the end of this step, then leave
-    for global_step in pbar:
+    bar = run.progress(args.total_timesteps, start_step, f"{args.env_id} {args.reward_model}", mininterval=2.0)
+    for global_step in range(start_step, args.total_timesteps):
+        eval_time = run.seconds["evaluation"]
         if global_step == max(args.learning_starts, start_step):
             learn_t0, learn_eval_time = time.time(), eval_time
-        # ALGO LOGIC: put action logic here
         if global_step < args.learning_starts:
             action = env.action_space.sample()
         else:
@@ -644,23 +571,19 @@ if __name__ == "__main__":
                 action += torch.normal(0, actor.action_scale * args.exploration_noise)
                 action = action.cpu().numpy().clip(env.action_space.low, env.action_space.high)
 
-        # TRY NOT TO MODIFY: execute the game and log data.
         next_obs, episodic_reward, termination, truncation, info = env.step(action)
         ep_return += info["dense_reward"]
         ep_length += 1
         done = termination or truncation
-
         # Store `termination` only: at a time limit (truncation) the target still bootstraps from Q(next_obs).
         # next_obs is the true final observation; the reset observation below only starts the next episode.
         rb.add(obs, next_obs, action, info["dense_reward"], episodic_reward, float(termination), done)
         if done:
-            writer.add_scalar("charts/episodic_return", ep_return, global_step)
-            writer.add_scalar("charts/episodic_length", ep_length, global_step)
+            run.log(global_step, {"charts/episodic_return": ep_return, "charts/episodic_length": ep_length})
             next_obs, _ = env.reset()
             ep_return, ep_length = 0.0, 0
         obs = next_obs
 
-        # ALGO LOGIC: training.
         have_episode = rb.first_whole_episode() < rb.num_episodes
         if global_step >= args.learning_starts and (args.reward_model != "ircr" or have_episode):
             idx = rb.sample(args.batch_size, rng, finished_only=args.reward_model == "ircr")
@@ -676,116 +599,107 @@ if __name__ == "__main__":
                 # The proxy reward replaces the batch reward (detached: TD3 does not train the decoder). Before any
                 # episode has finished it is the untrained decoder's output, as in the reference.
                 with torch.no_grad():
-                    rewards = decoder(decoder_inputs(idx))
+                    rewards = decoder(decoder_inputs(rb, idx, encoder is not None, device))
                 if have_episode:  # one decoder step per TD3 step, on K steps of each of a few finished episodes
                     k = None if loss_kind == "rd" else args.rrd_k
                     n_eps = max(args.batch_size // (int(rb.ep_len.mean()) if k is None else k), 1)
                     ep_idx, seg, ep_ret, ep_len, counts = rb.sample_episode_steps(n_eps, k, rng)
-                    pred = decoder(decoder_inputs(ep_idx))
+                    pred = decoder(decoder_inputs(rb, ep_idx, encoder is not None, device))
                     reward_loss = decomposition_loss(pred, seg, ep_ret, ep_len, counts, loss_kind)
                     decoder_optimizer.zero_grad()
                     reward_loss.backward()
                     decoder_optimizer.step()
-            data_obs = torch.as_tensor(rb.obs[idx], device=device)
-            data_next_obs = torch.as_tensor(rb.next_obs[idx], device=device)
-            data_actions = torch.as_tensor(rb.actions[idx], device=device)
-            data_terminations = torch.as_tensor(rb.terminations[idx], device=device)
+            data_obs, data_next_obs, data_actions, data_terminations = (
+                torch.as_tensor(x[idx], device=device) for x in (rb.obs, rb.next_obs, rb.actions, rb.terminations))
             with torch.no_grad():
                 clipped_noise = (torch.randn_like(data_actions) * args.policy_noise).clamp(
-                    -args.noise_clip, args.noise_clip
-                ) * target_actor.action_scale
+                    -args.noise_clip, args.noise_clip) * target_actor.action_scale
                 next_state_actions = (target_actor(data_next_obs) + clipped_noise).clamp(
-                    env.action_space.low[0], env.action_space.high[0]
-                )
-                qf1_next_target = qf1_target(data_next_obs, next_state_actions)
-                qf2_next_target = qf2_target(data_next_obs, next_state_actions)
-                min_qf_next_target = torch.min(qf1_next_target, qf2_next_target).view(-1)
+                    env.action_space.low[0], env.action_space.high[0])
+                min_qf_next_target = torch.min(qf1_target(data_next_obs, next_state_actions),
+                                               qf2_target(data_next_obs, next_state_actions)).view(-1)
                 next_q_value = rewards + (1 - data_terminations) * args.gamma * min_qf_next_target
-
             qf1_a_values = qf1(data_obs, data_actions).view(-1)
             qf2_a_values = qf2(data_obs, data_actions).view(-1)
             qf1_loss = F.mse_loss(qf1_a_values, next_q_value)
             qf2_loss = F.mse_loss(qf2_a_values, next_q_value)
             qf_loss = qf1_loss + qf2_loss
-
-            # optimize the model
             q_optimizer.zero_grad()
             qf_loss.backward()
             q_optimizer.step()
 
-            if global_step % args.policy_frequency == 0:
+            actor_step = global_step % args.policy_frequency == 0  # delayed policy updates
+            if actor_step:
                 actor_loss = -qf1(data_obs, actor(data_obs)).mean()
                 actor_optimizer.zero_grad()
                 actor_loss.backward()
                 actor_optimizer.step()
-
-                # update the target network
-                for param, target_param in zip(actor.parameters(), target_actor.parameters()):
-                    target_param.data.mul_(1 - args.tau).add_(args.tau * param.data)
-                for param, target_param in zip(qf1.parameters(), qf1_target.parameters()):
-                    target_param.data.mul_(1 - args.tau).add_(args.tau * param.data)
-                for param, target_param in zip(qf2.parameters(), qf2_target.parameters()):
-                    target_param.data.mul_(1 - args.tau).add_(args.tau * param.data)
+                soft_update(targets, args.tau)
 
             if global_step % 100 == 0:
-                writer.add_scalar("losses/qf1_values", qf1_a_values.mean().item(), global_step)
-                writer.add_scalar("losses/qf1_loss", qf1_loss.item(), global_step)
-                writer.add_scalar("losses/qf2_loss", qf2_loss.item(), global_step)
-                writer.add_scalar("losses/qf_loss", qf_loss.item() / 2.0, global_step)
-                if global_step % args.policy_frequency == 0:
-                    writer.add_scalar("losses/actor_loss", actor_loss.item(), global_step)
-                if decoder is not None and have_episode:
-                    writer.add_scalar("losses/reward_loss", reward_loss.item(), global_step)
                 # How well the reward fed to TD3 matches the hidden dense reward (the reference's reward_pred_err).
-                dense = rb.dense_rewards[idx]
-                proxy = rewards.cpu().numpy()
-                writer.add_scalar("charts/reward_pred_err", float(np.mean((proxy - dense) ** 2)), global_step)
-                if proxy.std() > 0 and dense.std() > 0:
-                    writer.add_scalar("charts/reward_pred_corr", float(np.corrcoef(proxy, dense)[0, 1]), global_step)
-                sps = int((global_step + 1 - start_step) / (time.time() - start_time - eval_time))
-                writer.add_scalar("charts/SPS", sps, global_step)
+                dense, proxy = rb.dense_rewards[idx], rewards.cpu().numpy()
+                correlated = proxy.std() > 0 and dense.std() > 0
+                run.log(global_step, {
+                    "losses/qf1_values": qf1_a_values.mean().item(), "losses/qf1_loss": qf1_loss.item(),
+                    "losses/qf2_loss": qf2_loss.item(), "losses/qf_loss": qf_loss.item() / 2.0,
+                    "losses/actor_loss": actor_loss.item() if actor_step else None,
+                    "losses/reward_loss": reward_loss.item() if decoder is not None and have_episode else None,
+                    "charts/reward_pred_err": float(np.mean((proxy - dense) ** 2)),
+                    "charts/reward_pred_corr": float(np.corrcoef(proxy, dense)[0, 1]) if correlated else None,
+                    "charts/SPS": int((global_step + 1 - start_step) / (time.time() - start_time - eval_time))})
 
         if (global_step + 1) % args.eval_frequency == 0 or global_step + 1 == args.total_timesteps:
-            t0 = time.time()
-            returns, lengths = evaluate(actor, args.env_id, args.eval_episodes, args.seed + 10_000 + global_step, device,
-                                        args.max_episode_steps)
-            eval_time += time.time() - t0
-            writer.add_scalar("eval/episodic_return", returns.mean(), global_step + 1)
-            writer.add_scalar("eval/episodic_length", lengths.mean(), global_step + 1)
+            with run.timed("evaluation"):
+                returns, lengths = evaluate(actor, args.env_id, args.eval_episodes, args.seed + 10_000 + global_step,
+                                            device, args.max_episode_steps)
+            run.log(global_step + 1, {"eval/episodic_return": returns.mean(), "eval/episodic_length": lengths.mean()})
             evals.append([global_step + 1, float(returns.mean())])
             best_eval = max(best_eval, float(returns.mean()))
-            pbar.set_postfix(eval=f"{returns.mean():.1f}", best=f"{best_eval:.1f}")
-        if (args.save_model and ((global_step + 1) % args.checkpoint_frequency == 0 or clock.due())) or stop.requested:
-            path = save_checkpoint(global_step + 1)
-        if stop.requested:
-            pbar.close()
-            writer.close()
-            stopped(path)
-    stop.remove()
+            bar.set_postfix(eval=f"{returns.mean():.1f}", best=f"{best_eval:.1f}")
+        bar.update(1)
 
-    train_time = time.time() - start_time
+        if run.due((global_step + 1) % args.checkpoint_frequency == 0 or global_step + 1 == args.total_timesteps):
+            run.save({**{name: part.state_dict() for name, part in parts.items()}, "global_step": global_step + 1,
+                      "best_eval": best_eval, "evals": evals, "rng": rng.bit_generator.state, "buffer": rb.state_dict(),
+                      "env": env_snapshot(env), "obs": obs, "ep_return": ep_return, "ep_length": ep_length,
+                      "resumes": resumes, "llm_source": source, "llm_info": llm_info})
+
+    env.close()
+    train_time, eval_time = time.time() - start_time, run.seconds["evaluation"]
+    steps = args.total_timesteps - start_step
+    updating = None
     if learn_t0 is not None:
         learn_time = time.time() - learn_t0 - (eval_time - learn_eval_time)
-    if args.save_model:
-        tqdm.write(f"model saved to {save_checkpoint(args.total_timesteps)}")
-    summary = {
-        "env_id": args.env_id,
-        "reward_model": args.reward_model,
-        "seed": args.seed,
-        "steps": args.total_timesteps,
-        "final_eval_return": evals[-1][1] if evals else None,
-        "best_eval_return": best_eval if evals else None,
-        "evals": evals,
-        "history": [{"step": step, "eval_return": ret} for step, ret in evals],  # the benchmark report's curve
-        "sps": (args.total_timesteps - start_step) / max(train_time - eval_time, 1e-9),
-        "sps_with_eval": (args.total_timesteps - start_step) / max(train_time, 1e-9),
-        "sps_updating": None if learn_t0 is None else (args.total_timesteps - max(args.learning_starts, start_step)) / learn_time,
-        "train_time_s": train_time,
-        "resumes": resumes,
-        "cpus": cpus,
-        "llm": llm_info,
-        "args": asdict(args),
-    }
-    write_json(run_dir / "summary.json", summary)
-    env.close()
-    writer.close()
+        updating = (args.total_timesteps - max(args.learning_starts, start_step)) / learn_time
+    return run.finish({
+        "env_id": args.env_id, "reward_model": args.reward_model, "seed": args.seed, "steps": args.total_timesteps,
+        "final_eval_return": evals[-1][1] if evals else None, "best_eval_return": best_eval if evals else None,
+        "evals": evals, "history": [{"step": step, "eval_return": ret} for step, ret in evals],  # the report's curve
+        "sps": steps / max(train_time - eval_time, 1e-9), "sps_with_eval": steps / max(train_time, 1e-9),
+        "sps_updating": updating, "train_time_s": train_time, "resumes": resumes, "llm": llm_info, "args": asdict(args),
+    })
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------------------
+def check_args(args: Args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
+    check_counts(total_timesteps=args.total_timesteps, buffer_size=args.buffer_size, batch_size=args.batch_size,
+                 policy_frequency=args.policy_frequency, eval_frequency=args.eval_frequency,
+                 eval_episodes=args.eval_episodes, checkpoint_frequency=args.checkpoint_frequency, rrd_k=args.rrd_k,
+                 reward_hidden=args.reward_hidden, llm_samples=args.llm_samples)
+    if args.learning_starts < 0 or args.llm_max_retries < 0 or args.torch_threads < 0:
+        usage_error("--learning-starts, --llm-max-retries and --torch-threads must be 0 or more")
+    if args.env_id not in gym.registry:
+        usage_error(f"unknown --env-id {args.env_id!r}; use a Gymnasium MuJoCo id such as HalfCheetah-v5")
+    tasks = sorted(p.name.removesuffix(".task.txt") for p in (REPO_ROOT / args.prompt_dir / "envs").glob("*.task.txt"))
+    if args.reward_model == "lare" and not args.resume and env_name(args.env_id) not in tasks:
+        usage_error(f"LaRe has prompts for {', '.join(f'{t}-v5' for t in tasks)}; not for {args.env_id!r}")
+
+
+if __name__ == "__main__":
+    args = parse(Args)
+    check_args(args)
+    train(args)

@@ -7,7 +7,7 @@ table, the ones not seen yet included.
     python benchmark/oni_classifier_schedule.py                  # seed 1, 30 batches (the whole table)
     python benchmark/oni_classifier_schedule.py --seed 2 --report 5 10 20
 
-It uses the training script's Annotator (cached mode) and RewardModel, so it measures the code a run executes.
+It uses the training script's annotator (cached mode) and RewardModel, so it measures the code a run executes.
 """
 
 import argparse
@@ -31,7 +31,7 @@ if __name__ == "__main__":
     oni = runpy.run_path(str(SCRIPT), run_name="oni_classifier_schedule")
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
-    annotator = oni["Annotator"]("cached", (TABLE,), batch_size=args.batch_size)
+    annotator = oni["oni_annotator"]("cached", (TABLE,), batch_size=args.batch_size)
     model = oni["RewardModel"]("classification", annotator, oni["Args"](reward_model="classification"), torch.device("cpu"))
     messages = list(annotator.table)
     start = time.process_time()

@@ -8,9 +8,11 @@ for every reward model (real updates), a resumed run, a live run through an outa
 import copy
 import json
 import math
+import os
 import queue
 import random
 import runpy
+import signal
 import threading
 import time
 import warnings
@@ -19,10 +21,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import runkit
 import torch
 from fake_llm_server import Reply
 from script_tools import load_script, read_scalars, run_main
+
+import runkit
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "algos" / "appo_oni_nethack.py"
@@ -229,7 +232,10 @@ def test_checkpoint_resumes(monkeypatch, tmp_path, oni):
     ckpt = torch.load(ckpt_path, weights_only=False)
     assert ckpt["annotator"]["labels"] and ckpt["reward_model"]["dataset"] and ckpt["reward_model"]["optimizer"]["state"]
     assert ckpt["optimizer"]["state"]
-    _, s2 = run_script(monkeypatch, tmp_path / "b", *tiny(total_timesteps=160), "--reward-model", "classification", "--resume", str(ckpt_path))
+    # The resumed run goes on in the checkpoint's folder (whatever --runs-dir says).
+    resumed, s2 = run_script(monkeypatch, tmp_path / "a", *tiny(total_timesteps=160), "--reward-model", "classification",
+                             "--runs-dir", str(tmp_path / "b"), "--resume", str(ckpt_path))
+    assert resumed == first and not (tmp_path / "b").exists()
     assert s2["global_step"] == 160 and s2["policy_versions"] == 5
     # The CPU of each stretch is recorded: the start, then the resume.
     cpu = runkit.cpu_model()
@@ -645,13 +651,18 @@ def test_fatal_llm_error_stops_the_run_and_keeps_its_state(monkeypatch, tmp_path
     assert (run_dir / "appo_oni_nethack.cleanrl_model").is_file()
 
 
-def test_ctrl_c_saves_checkpoint_and_summary(monkeypatch, tmp_path):
+@pytest.mark.parametrize("how", ["signal", "raise"])
+def test_ctrl_c_saves_checkpoint_and_summary(monkeypatch, tmp_path, how):
+    # signal: a Ctrl-C during the second update, which finishes before the run stops; raise: a KeyboardInterrupt
+    # inside it (a second Ctrl-C), so that the run stops with the state before it
     mod = load_script("appo_oni_nethack")
     update, calls = mod.learner_update, []
 
     def interrupted_update(*a, **k):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 2 and how == "signal":
+            os.kill(os.getpid(), signal.SIGINT)
+        elif len(calls) == 2:
             raise KeyboardInterrupt
         return update(*a, **k)
 
@@ -659,10 +670,11 @@ def test_ctrl_c_saves_checkpoint_and_summary(monkeypatch, tmp_path):
     args = mod.Args(num_workers=2, envs_per_worker=2, rollout=8, batch_size=32, total_timesteps=96, hidden_size=32,
                     torch_threads=1, save_model=True, runs_dir=str(tmp_path), reward_model="none")
     with pytest.raises(SystemExit) as stopped:  # Ctrl-C: saved, the resume command printed, exit code 0
-        mod.main(args)
+        mod.train(args)
     assert stopped.value.code == 0
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     summary = json.loads((run_dir / "interrupted_summary.json").read_text())
     assert summary["interrupted"] and summary["error"].startswith("KeyboardInterrupt")
     ckpt = torch.load(run_dir / "appo_oni_nethack.cleanrl_model", weights_only=False)
-    assert ckpt["global_step"] == 32 == summary["global_step"] and ckpt["version"] == 1
+    steps, version = (64, 2) if how == "signal" else (32, 1)
+    assert ckpt["global_step"] == steps == summary["global_step"] and ckpt["version"] == version

@@ -11,11 +11,11 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-import runkit
 import torch
 from gymnasium.utils.env_checker import check_env
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
 
+import runkit
 from llmcode.errors import LLMCodeFailed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -259,8 +259,9 @@ def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_
     stopped = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "170")
     ckpt = torch.load(stopped / "td3_lare_mujoco.cleanrl_model", weights_only=False)
     assert 0 < ckpt["ep_length"] and ckpt["buffer"]["total"] == 170  # mid-episode, its partial transitions kept
-    resumed = run_script(monkeypatch, tmp_path / "c", *common, "--total-timesteps", "300",
+    resumed = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "300",  # goes on in its folder
                          "--resume", str(stopped / "td3_lare_mujoco.cleanrl_model"))
+    assert resumed == stopped
     a, c = (torch.load(run / "td3_lare_mujoco.cleanrl_model", weights_only=False) for run in (straight, resumed))
     for part in ("actor", "qf1", "decoder"):
         for name, value in a[part].items():
@@ -291,8 +292,8 @@ def test_truncation_handling_and_resume(tmp_path, monkeypatch):
     assert not np.allclose(buf["next_obs"][ends[:-1]], buf["obs"][ends[:-1] + 1])
     assert (buf["episodic_rewards"][np.setdiff1d(np.arange(300), ends)] == 0).all()
     # Resume: continues at step 300 with the same buffer and the LLM function from the checkpoint.
-    second = run_script(monkeypatch, tmp_path / "b", "--env-id", "Reacher-v5", "--reward-model", "lare",
+    second = run_script(monkeypatch, tmp_path / "a", "--env-id", "Reacher-v5", "--reward-model", "lare",
                         "--max-episode-steps", "30", "--resume", str(first / "td3_lare_mujoco.cleanrl_model"),
                         *[a if a != "300" else "400" for a in TINY])
     summary = json.loads((second / "summary.json").read_text())
-    assert [s for s, _ in summary["evals"]] == [200, 300, 400] and summary["llm"]["factor_num"] == 5
+    assert second == first and [s for s, _ in summary["evals"]] == [200, 300, 400] and summary["llm"]["factor_num"] == 5
