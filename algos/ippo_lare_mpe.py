@@ -4,7 +4,8 @@
 # decomposition (sum over agents and steps = team return) turns them into a per-agent, per-step reward.
 # Baselines: --reward-model rd (decoder on raw observations) | none (episodic reward as is) | dense (oracle).
 # Backends: --backend mpe2 (PettingZoo parallel envs, as in the paper) | vmas (vectorized torch simulation).
-# Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
+# Sections, as in every script of algos/: arguments, environment, networks, the method, the training loop, the entry
+# point. Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
 import os
 import random
 import time
@@ -16,32 +17,24 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.optim as optim
-import tyro
 from torch.distributions.categorical import Categorical
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
-from llmcode.errors import LLMCodeError, LLMCodeFailed, exit_for
+from llmcode.client import LLMClient
+from llmcode.errors import exit_for
+from llmcode.extract import extract_json
+from llmcode.prompts import chat, render_prompt
+from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, SandboxUnavailable, compile_llm_function
 from mpe_envs import SCENARIOS, make_envs, observation_layout
 from mpe_envs.scenarios import AGENT_SIZE, LANDMARK_SIZE_TAG, PREY_SIZE
-from runkit import (
-    CheckpointClock,
-    Stopper,
-    announce,
-    check_choice,
-    check_counts,
-    cpu_model,
-    load_checkpoint,
-    save_atomic,
-    stopped,
-    usage_error,
-    write_json,
-)
+from runkit import Run, check_choice, check_counts, parse, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_FORMAT = 1  # saved in each checkpoint; a resume refuses any other
+CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------------------------------
 @dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
@@ -139,7 +132,7 @@ class Args:
 
     # LLM (only used by --reward-model lare)
     llm_mode: Literal["cached", "live", "record"] = "cached"
-    """cached: replay llm_outputs/ (no network); live: ask an OpenAI-compatible endpoint; record: live, then store the answers"""
+    """cached: replay llm_outputs/ (no network); live: ask an OpenAI-compatible endpoint; record: live, and save the answers"""
     llm_model: str | None = None
     """model name for live/record (default: the OPENAI_MODEL variable or the client's default)"""
     llm_base_url: str | None = None
@@ -158,7 +151,27 @@ class Args:
     """folder of the prompt templates and task descriptions, relative to the repository root"""
 
 
-# ALGO LOGIC: initialize agent here:
+# ---------------------------------------------------------------------------------------------------------------------
+# Environment: the MPE scenarios of mpe_envs; every PPO update runs one whole episode in each env
+# ---------------------------------------------------------------------------------------------------------------------
+def rollout(agent, envs, length, device, greedy=False):
+    """One whole episode in every env (all envs start and end together). Returns tensors (T, E, N, ...)."""
+    obs = envs.reset().to(device)
+    buf = {k: [] for k in ("obs", "actions", "logprobs", "values", "rewards", "next_obs")}
+    for _ in range(length):
+        with torch.no_grad():
+            action, logprob, _, value = agent.get_action_and_value(obs, greedy=greedy)
+        next_obs, reward = envs.step(action)
+        next_obs, reward = next_obs.to(device), reward.to(device)
+        for k, v in zip(buf, (obs, action, logprob, value, reward, next_obs)):
+            buf[k].append(v)
+        obs = next_obs
+    return {k: torch.stack(v) for k, v in buf.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Networks: one actor-critic shared by all agents, and the normaliser of its value targets
+# ---------------------------------------------------------------------------------------------------------------------
 def layer_init(layer, std=2**0.5, bias_const=0.0):
     torch.nn.init.orthogonal_(layer.weight, std)
     torch.nn.init.constant_(layer.bias, bias_const)
@@ -173,13 +186,11 @@ class Agent(nn.Module):
 
         def body():
             norm = (lambda: nn.LayerNorm(hidden)) if layer_norm else nn.Identity
-            return [layer_init(nn.Linear(obs_dim, hidden)), nn.ReLU(), norm(), layer_init(nn.Linear(hidden, hidden)), nn.ReLU(), norm()]
+            return [layer_init(nn.Linear(obs_dim, hidden)), nn.ReLU(), norm(),
+                    layer_init(nn.Linear(hidden, hidden)), nn.ReLU(), norm()]
 
         self.critic = nn.Sequential(*body(), layer_init(nn.Linear(hidden, 1), std=1.0))
         self.actor = nn.Sequential(*body(), layer_init(nn.Linear(hidden, n_actions), std=0.01))
-
-    def get_value(self, x):
-        return self.critic(x).squeeze(-1)
 
     def get_action_and_value(self, x, action=None, greedy=False):
         logits = self.actor(x)
@@ -214,6 +225,123 @@ class ValueNorm(nn.Module):
         return x * self.var.float().clamp(min=1e-8).sqrt() + self.mean.float()
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# LaRe: the LLM's latent-reward encoder (self-verified), the reward decoder, return decomposition, episode buffer
+# ---------------------------------------------------------------------------------------------------------------------
+# LLM stage: latent-reward factors with self-verification (docs/methods.md).
+def observation_form(scn):
+    lines, start = [], 0
+    for _, size, text in observation_layout(scn):
+        lines.append(f"- observation[:, {start}:{start + size}]: {text}")
+        start += size
+    if scn["kind"] == "spread":
+        lines.append(f"Two agents collide when their distance is below {2 * AGENT_SIZE['spread']:.2f}.")
+    else:
+        catch, bump = AGENT_SIZE["tag"] + PREY_SIZE, AGENT_SIZE["tag"] + LANDMARK_SIZE_TAG
+        lines.append(f"A predator touches (catches) a prey when their distance is below {catch:.3f}; "
+                     f"a predator bumps into a landmark when their distance is below {bump:.3f}.")
+    lines.append("Positions are in world units; the agents start in [-1, 1] x [-1, 1].")
+    return "\n".join(lines)
+
+
+def read_answer(text):
+    """The function source of a JSON answer; raises ValueError with a message fit for the LLM."""
+    try:
+        data = extract_json(text)
+    except Exception as e:  # the extractor's own error type: re-raised as ValueError, its message kept for the LLM
+        raise ValueError(str(e)) from e
+    source = next((v for k, v in data.items() if k.lower() in ("function", "functions", "code")), None)
+    if not isinstance(source, str) or "evaluation_func" not in source:
+        raise ValueError('the JSON answer has no "function" string defining evaluation_func')
+    return source
+
+
+def verify_factors(fn, obs):
+    """Runs the LLM function on real observations of all agents; its contract: a list of finite (batch, 1) arrays."""
+    out = fn(obs.copy())
+    if not isinstance(out, list | tuple) or len(out) == 0:
+        raise ValueError(f"evaluation_func must return a non-empty list of arrays, got {type(out).__name__}")
+    for i, f in enumerate(out):
+        shape = tuple(np.shape(f))
+        if shape != (obs.shape[0], 1):
+            raise ValueError(f"factor {i} has shape {shape}, expected ({obs.shape[0]}, 1)")
+        if not np.all(np.isfinite(np.asarray(f, dtype=np.float64))):
+            raise ValueError(f"factor {i} contains non-finite values")
+    return len(out)
+
+
+def render_messages(args, scn):
+    prompts = REPO_ROOT / args.prompt_dir
+    obs_dim = sum(size for _, size, _ in observation_layout(scn))
+    fields = dict(n_agents=scn["n_agents"], n_landmarks=scn["n_landmarks"], n_prey=scn["n_prey"],
+                  episode_length=args.episode_length, obs_dim=obs_dim)
+    task = render_prompt(prompts / "scenarios" / f"{scn['kind']}.task.txt", **fields).strip()
+    return chat(render_prompt(prompts / "system.txt"),
+                render_prompt(prompts / "generate.txt", task=task, observation_form=observation_form(scn), **fields))
+
+
+def design_latent_reward(args, scn, reset_obs, log):
+    """n candidate evaluation functions, merged into one, verified on the real reset observations of all agents,
+    errors sent back up to llm_max_retries times. Returns (source, number of factors, transcript summary)."""
+    prompts = REPO_ROOT / args.prompt_dir
+    obs_dim = reset_obs.shape[1]
+    client = LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / args.scenario, model=args.llm_model,
+                       base_url=args.llm_base_url, temperature=args.llm_temperature)
+    messages = render_messages(args, scn)
+    candidates = client.ask(messages, n=args.llm_samples, position="candidates", temperature=args.llm_temperature)
+    answer = candidates[0]
+    if args.llm_samples > 1:
+        blocks = []
+        for i, c in enumerate(candidates):
+            try:
+                blocks.append(f"Expert {i + 1}:\n```python\n{read_answer(c.text).strip()}\n```")
+            except ValueError:
+                blocks.append(f"Expert {i + 1} (raw answer):\n{c.text.strip()}")
+        merge = render_prompt(prompts / "merge.txt", candidates="\n\n".join(blocks), obs_dim=obs_dim)
+        messages = messages + [{"role": "user", "content": merge}]
+        answer = client.ask(messages, n=1, position="merge", temperature=args.llm_merge_temperature)[0]
+
+    obs = np.asarray(reset_obs, np.float32)
+    for attempt in range(args.llm_max_retries + 1):
+        try:
+            source = read_answer(answer.text)
+            fn = compile_llm_function(source, entry="evaluation_func")
+            factor_num = verify_factors(fn, obs)
+            log(f"LLM function verified after {attempt} retries: {factor_num} factors")
+            return source, factor_num, {"retries": attempt, "candidates": len(candidates)}
+        except SandboxUnavailable:
+            raise
+        except (LLMCodeError, ValueError, TypeError) as e:  # refused, failed, or broke the contract: said back
+            error = f"{type(e).__name__}: {e}"
+            log(f"LLM function failed verification ({attempt + 1}/{args.llm_max_retries + 1}): {error}")
+            if attempt == args.llm_max_retries:
+                raise LLMCodeFailed(f"no valid evaluation_func after {attempt} retries; last error: {error}") from None
+            fix = render_prompt(prompts / "fix.txt", error=error, batch=obs.shape[0], obs_dim=obs_dim)
+            messages = messages + [{"role": "assistant", "content": answer.text}, {"role": "user", "content": fix}]
+            answer = client.ask(messages, n=1, position=f"fix{attempt + 1}", temperature=args.llm_merge_temperature)[0]
+
+
+def make_encoder(source, factor_num):
+    """The verified LLM function as a batched encoder: torch (..., obs_dim) -> torch (..., k) on the same device.
+    Every call is checked (the runner: finite, |x| <= 1e6; here: the factors' count and shapes)."""
+    fn = compile_llm_function(source, entry="evaluation_func")
+
+    def encode(obs):
+        flat = obs.reshape(-1, obs.shape[-1]).cpu().numpy()
+        try:
+            factors = fn(flat)
+            if not (isinstance(factors, list | tuple) and len(factors) == factor_num
+                    and all(np.shape(f) == (len(flat), 1) for f in factors)):
+                raise LLMCodeFailed(f"evaluation_func must return {factor_num} arrays shaped ({len(flat)}, 1)")
+            z = np.concatenate([np.asarray(f, dtype=np.float32) for f in factors], axis=1)
+        except (LLMCodeError, ValueError, TypeError) as error:  # e.g. a factor that is not finite on a new state
+            raise exit_for(error, "LaRe: the evaluation function failed during training") from None
+        return torch.as_tensor(z, device=obs.device).reshape(*obs.shape[:-1], -1)
+
+    return encode
+
+
+# The reward decoder, trained by return decomposition on a buffer of whole episodes.
 class RewardDecoder(nn.Module):
     """f_psi: per-agent, per-step inputs (LLM factors for LaRe, the raw observation for rd) -> proxy reward."""
 
@@ -235,6 +363,17 @@ def decomposition_loss(pred, returns):
     return ((pred.sum(dim=(1, 2)) - returns) ** 2).mean()
 
 
+def train_decoder(decoder, optimizer, buffer, steps, batch_episodes):
+    """`steps` gradient steps of return decomposition on episodes drawn from the buffer; returns the last loss."""
+    for _ in range(steps):
+        x, returns = buffer.sample(min(batch_episodes, buffer.size))
+        loss = decomposition_loss(decoder(x), returns)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
 class EpisodeBuffer:
     """A ring of whole episodes: the decoder inputs of every step and agent, and the team return."""
 
@@ -249,8 +388,8 @@ class EpisodeBuffer:
         self.pos = (self.pos + len(x)) % self.capacity
         self.size = min(self.size + len(x), self.capacity)
 
-    def sample(self, n, generator=None):
-        idx = torch.randint(0, self.size, (n,), device=self.x.device, generator=generator)
+    def sample(self, n):
+        idx = torch.randint(0, self.size, (n,), device=self.x.device)
         return self.x[idx], self.returns[idx]
 
     def state_dict(self):
@@ -273,146 +412,216 @@ class EpisodeBuffer:
         self.size, self.pos = n, pos
 
 
-# LLM stage: latent-reward factors with self-verification (docs/methods.md).
-def observation_form(scn):
-    lines, start = [], 0
-    for _, size, text in observation_layout(scn):
-        lines.append(f"- observation[:, {start}:{start + size}]: {text}")
-        start += size
-    if scn["kind"] == "spread":
-        lines.append(f"Two agents collide when their distance is below {2 * AGENT_SIZE['spread']:.2f}.")
-    else:
-        lines.append(f"A predator touches (catches) a prey when their distance is below {AGENT_SIZE['tag'] + PREY_SIZE:.3f}; "
-                     f"a predator bumps into a landmark when their distance is below {AGENT_SIZE['tag'] + LANDMARK_SIZE_TAG:.3f}.")
-    lines.append("Positions are in world units; the agents start in [-1, 1] x [-1, 1].")
-    return "\n".join(lines)
+# ---------------------------------------------------------------------------------------------------------------------
+# PPO's pieces: advantages over whole episodes
+# ---------------------------------------------------------------------------------------------------------------------
+def compute_gae(rewards, values, gamma: float, lam: float):
+    """Generalised advantage estimation over (T, ...) whole episodes. The last step is a real end (fixed-length
+    episodes whose reward arrives at the end): nothing is bootstrapped after it."""
+    advantages = torch.zeros_like(rewards)
+    lastgaelam = 0
+    for t in reversed(range(rewards.shape[0])):
+        next_values = values[t + 1] if t + 1 < rewards.shape[0] else torch.zeros_like(values[t])
+        delta = rewards[t] + gamma * next_values - values[t]
+        advantages[t] = lastgaelam = delta + gamma * lam * lastgaelam
+    return advantages, advantages + values
 
 
-def read_answer(text):
-    """Parse an answer into (json dict, function source); raises ValueError with a message fit for the LLM."""
-    from llmcode.extract import extract_json
+# ---------------------------------------------------------------------------------------------------------------------
+# Training loop: IPPO with the chosen reward model
+# ---------------------------------------------------------------------------------------------------------------------
+def train(args: Args) -> dict:
+    """Trains the shared policy in a new run folder (or the resumed checkpoint's) and returns its summary."""
+    run = Run(args, f"{args.scenario}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT,
+              checkpoint_file="ippo_lare_mpe.cleanrl_model")
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.backends.cudnn.deterministic = args.torch_deterministic
+    if args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
+    device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
+    ckpt = run.checkpoint
 
-    try:
-        data = extract_json(text)
-    except Exception as e:  # the extractor's own error type: re-raised as ValueError, its message kept for the LLM
-        raise ValueError(str(e)) from e
-    source = next((v for k, v in data.items() if k.lower() in ("function", "functions", "code")), None)
-    if not isinstance(source, str) or "evaluation_func" not in source:
-        raise ValueError('the JSON answer has no "function" string defining evaluation_func')
-    return data, source
+    scn, T = SCENARIOS[args.scenario], args.episode_length
+    n_agents, batch_steps = scn["n_agents"], args.num_envs * T
+    num_updates = max(args.total_timesteps // batch_steps, 1)
+    envs = make_envs(args.backend, scn, args.num_envs, args.seed, device, T)
+    eval_envs = make_envs(args.backend, scn, args.eval_episodes, args.seed + 10_000, device, T)
+    reset_obs = envs.reset()
+    obs_dim = reset_obs.shape[-1]
 
-
-def verify_factors(fn, obs):
-    """Run the LLM function on real observations of all agents and check the contract: a list of (batch, 1) finite arrays."""
-    out = fn(obs.copy())
-    if not isinstance(out, list | tuple) or len(out) == 0:
-        raise ValueError(f"evaluation_func must return a non-empty list of arrays, got {type(out).__name__}")
-    for i, f in enumerate(out):
-        shape = tuple(np.shape(f))
-        if shape != (obs.shape[0], 1):
-            raise ValueError(f"factor {i} has shape {shape}, expected ({obs.shape[0]}, 1)")
-        if not np.all(np.isfinite(np.asarray(f, dtype=np.float64))):
-            raise ValueError(f"factor {i} contains non-finite values")
-    return len(out)
-
-
-def render_messages(args, scn):
-    from llmcode.prompts import chat, render_prompt
-
-    prompts = REPO_ROOT / args.prompt_dir
-    obs_dim = sum(size for _, size, _ in observation_layout(scn))
-    fields = dict(n_agents=scn["n_agents"], n_landmarks=scn["n_landmarks"], n_prey=scn["n_prey"],
-                  episode_length=args.episode_length, obs_dim=obs_dim)
-    task = render_prompt(prompts / "scenarios" / f"{scn['kind']}.task.txt", **fields).strip()
-    return chat(render_prompt(prompts / "system.txt"),
-                render_prompt(prompts / "generate.txt", task=task, observation_form=observation_form(scn), **fields))
-
-
-def design_latent_reward(args, scn, reset_obs, log):
-    """n candidate evaluation functions, merged into one, verified on the real reset observations of all agents,
-    errors sent back up to llm_max_retries times. Returns (source, number of factors, transcript summary)."""
-    from llmcode.client import LLMClient
-    from llmcode.prompts import render_prompt
-    from llmcode.safe_runner import SandboxUnavailable, compile_llm_function
-
-    prompts = REPO_ROOT / args.prompt_dir
-    obs_dim = reset_obs.shape[1]
-    client = LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / args.scenario, model=args.llm_model,
-                       base_url=args.llm_base_url, temperature=args.llm_temperature)
-    messages = render_messages(args, scn)
-    candidates = client.ask(messages, n=args.llm_samples, position="candidates", temperature=args.llm_temperature)
-    answer = candidates[0]
-    if args.llm_samples > 1:
-        blocks = []
-        for i, c in enumerate(candidates):
+    # LaRe: the LLM designs the latent-reward encoder once, before training, verified on real reset observations. A
+    # resumed run goes on with the function its checkpoint carries (no LLM needed).
+    encoder, source, llm_info = None, None, {}
+    if args.reward_model == "lare":
+        if ckpt is not None:
+            source, llm_info = ckpt["llm_source"], ckpt["llm"]
+        else:
             try:
-                blocks.append(f"Expert {i + 1}:\n```python\n{read_answer(c.text)[1].strip()}\n```")
-            except ValueError:
-                blocks.append(f"Expert {i + 1} (raw answer):\n{c.text.strip()}")
-        merge = render_prompt(prompts / "merge.txt", candidates="\n\n".join(blocks), obs_dim=obs_dim)
-        messages = messages + [{"role": "user", "content": merge}]
-        answer = client.ask(messages, n=1, position="merge", temperature=args.llm_merge_temperature)[0]
+                source, factor_num, llm_info = design_latent_reward(args, scn, reset_obs[0].cpu().numpy(), print)
+            except LLMCodeError as error:  # no usable answer: one line, non-zero exit
+                raise exit_for(error, "LaRe: no usable evaluation_func from the LLM") from None
+            llm_info = dict(llm_info, factor_num=factor_num)
+        encoder = make_encoder(source, llm_info["factor_num"])
+        (run.dir / "evaluation_func.py").write_text(source)
+        run.writer.add_text("llm/evaluation_func", f"```python\n{source}\n```")
+        run.log(0, {"llm/factor_num": llm_info["factor_num"], "llm/verify_retries": llm_info.get("retries", 0)})
 
-    obs = np.asarray(reset_obs, np.float32)
-    for attempt in range(args.llm_max_retries + 1):
-        try:
-            source = read_answer(answer.text)[1]
-            fn = compile_llm_function(source, entry="evaluation_func")
-            factor_num = verify_factors(fn, obs)
-            log(f"LLM function verified after {attempt} retries: {factor_num} factors")
-            return source, factor_num, {"retries": attempt, "candidates": len(candidates)}
-        except SandboxUnavailable:
-            raise
-        except (LLMCodeError, ValueError, TypeError) as e:  # refused, failed, or broke the contract: said back
-            error = f"{type(e).__name__}: {e}"
-            log(f"LLM function failed verification ({attempt + 1}/{args.llm_max_retries + 1}): {error}")
-            if attempt == args.llm_max_retries:
-                raise LLMCodeFailed(f"no valid evaluation_func after {args.llm_max_retries} retries; last error: {error}") from None
-            fix = render_prompt(prompts / "fix.txt", error=error, batch=obs.shape[0], obs_dim=obs_dim)
-            messages = messages + [{"role": "assistant", "content": answer.text}, {"role": "user", "content": fix}]
-            answer = client.ask(messages, n=1, position=f"fix{attempt + 1}", temperature=args.llm_merge_temperature)[0]
+    agent = Agent(obs_dim, envs.n_actions, args.hidden_size, args.layer_norm).to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    value_norm = ValueNorm().to(device)
+    parts = {"agent": agent, "optimizer": optimizer, "value_norm": value_norm}
+    decoder = None
+    if args.reward_model in ("lare", "rd"):
+        in_dim = llm_info["factor_num"] if args.reward_model == "lare" else obs_dim
+        decoder = RewardDecoder(in_dim, args.reward_hidden, args.reward_layers).to(device)
+        decoder_optimizer = optim.Adam(decoder.parameters(), lr=args.reward_learning_rate,
+                                       weight_decay=args.reward_weight_decay)
+        buffer = EpisodeBuffer(min(args.reward_buffer_episodes, num_updates * args.num_envs), T, n_agents, in_dim, device)
+        parts.update(decoder=decoder, decoder_optimizer=decoder_optimizer, buffer=buffer)
+    reward_scale = T * n_agents  # the reference multiplies the predicted rewards by max_step_per_round x n_agents
+
+    start_update, best_eval, evals, train_returns = 1, -np.inf, [], []
+    if ckpt is not None:
+        for name, part in parts.items():
+            part.load_state_dict(ckpt[name])
+        start_update, best_eval = ckpt["update"] + 1, ckpt["best_eval"]
+        evals, train_returns = ckpt["evals"], ckpt["train_returns"]
+        # Every random stream, restored after setup has drawn from them: the global ones (torch draws the actions, the
+        # minibatches and the decoder's batches) and the envs' own, so that the envs are not re-seeded with seed + i.
+        run.restore_random_streams()
+        for name, e in (("env_rng", envs), ("eval_env_rng", eval_envs)):
+            if not e.set_rng_state(ckpt[name]):
+                print(f"{name}: saved with another number of envs; these envs start from their seed")
+
+    start_time = time.time()
+    bar = run.progress(num_updates * batch_steps, (start_update - 1) * batch_steps,
+                       f"{args.scenario} {args.backend} {args.reward_model}", mininterval=2.0)
+    for update in range(start_update, num_updates + 1):
+        global_step = update * batch_steps
+        frac = 1.0 - (update - 1.0) / num_updates
+        lr_now = frac * args.learning_rate if args.anneal_lr else args.learning_rate
+        clip_now = frac * args.clip_coef if args.anneal_clip else args.clip_coef
+        optimizer.param_groups[0]["lr"] = lr_now
+
+        with run.timed("simulation"):
+            data = rollout(agent, envs, T, device)
+        dense = data["rewards"]  # (T, E, N): each agent's own per-step env reward, hidden from the learner
+        team_return = dense.sum(dim=(0, 2))  # (E,) the episodic team reward
+        train_returns.append([global_step, float(team_return.mean())])
+        # every episode of this update ended at its last step: all of them enter the logged mean
+        run.log(global_step, {"charts/episodic_return": team_return.mean().item(), "charts/episodic_length": T})
+
+        # The reward the learner sees.
+        with run.timed("reward"):
+            if decoder is not None:
+                # decoder inputs from next observations: LLM factors (lare) or the raw observation (rd); (E, T, N, in_dim)
+                x = data["next_obs"].transpose(0, 1)
+                x = encoder(x) if encoder is not None else x
+                buffer.add(x, team_return)
+                if (update - 1) % args.reward_frequency == 0:  # counted from update 1: the same schedule after a resume
+                    reward_loss = train_decoder(decoder, decoder_optimizer, buffer, args.reward_gradient_steps,
+                                                args.reward_batch_episodes)
+                    run.log(global_step, {"losses/reward_loss": reward_loss})
+                with torch.no_grad():
+                    rewards = decoder(x).transpose(0, 1) * reward_scale
+                proxy, truth = rewards.flatten().cpu().numpy(), dense.flatten().cpu().numpy()
+                if proxy.std() > 0 and truth.std() > 0:
+                    run.log(global_step, {"charts/reward_pred_corr": float(np.corrcoef(proxy, truth)[0, 1])})
+            elif args.reward_model == "dense":
+                rewards = dense
+            else:  # the episodic team reward: team return / n_agents to every agent at the last step
+                rewards = torch.zeros_like(dense)
+                rewards[-1] = (team_return / n_agents)[:, None]
+
+        with run.timed("learning"):
+            with torch.no_grad():
+                values = value_norm.denormalize(data["values"]) if args.value_norm else data["values"]
+                advantages, returns = compute_gae(rewards, values, args.gamma, args.gae_lambda)
+                if args.value_norm:
+                    value_norm.update(returns)
+
+            # flatten the batch: every (step, env, agent) is one sample of the shared policy
+            b_obs = data["obs"].reshape(-1, obs_dim)
+            b_logprobs, b_actions = data["logprobs"].reshape(-1), data["actions"].reshape(-1)
+            b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+            b_targets = value_norm.normalize(b_returns) if args.value_norm else b_returns
+            n_samples = b_obs.shape[0]
+            minibatch_size = max(n_samples // args.num_minibatches, 1)
+
+            clipfracs = []
+            for _epoch in range(args.update_epochs):
+                b_inds = torch.randperm(n_samples, device=device)
+                for start in range(0, n_samples, minibatch_size):
+                    mb_inds = b_inds[start : start + minibatch_size]
+                    _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
+                    logratio = newlogprob - b_logprobs[mb_inds]
+                    ratio = logratio.exp()
+                    with torch.no_grad():
+                        old_approx_kl = (-logratio).mean()
+                        approx_kl = ((ratio - 1) - logratio).mean()
+                        clipfracs += [((ratio - 1.0).abs() > clip_now).float().mean().item()]
+                    mb_advantages = b_advantages[mb_inds]
+                    if args.norm_adv:
+                        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+                    pg_loss = torch.max(-mb_advantages * ratio,
+                                        -mb_advantages * torch.clamp(ratio, 1 - clip_now, 1 + clip_now)).mean()
+                    v_loss = 0.5 * ((newvalue - b_targets[mb_inds]) ** 2).mean()
+                    entropy_loss = entropy.mean()
+                    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+                    optimizer.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                    optimizer.step()
+
+        # in return space: the rollout's value predictions, denormalised with the statistics they were made under,
+        # against the returns (b_targets use the statistics after value_norm.update: not comparable with data["values"])
+        y_pred, y_true = values.flatten().cpu().numpy(), b_returns.cpu().numpy()
+        var_y = np.var(y_true)
+        explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
+        sps = int((update - start_update + 1) * batch_steps / (time.time() - start_time - run.seconds["evaluation"]))
+        run.log(global_step, {
+            "charts/learning_rate": lr_now, "charts/clip_coef": clip_now, "losses/value_loss": v_loss.item(),
+            "losses/policy_loss": pg_loss.item(), "losses/entropy": entropy_loss.item(),
+            "losses/old_approx_kl": old_approx_kl.item(), "losses/approx_kl": approx_kl.item(),
+            "losses/clipfrac": np.mean(clipfracs), "losses/explained_variance": explained_var, "charts/SPS": sps})
+
+        if update % args.eval_frequency == 0 or update == num_updates:
+            with run.timed("evaluation"):
+                eval_data = rollout(agent, eval_envs, T, device, greedy=True)
+            eval_return = float(eval_data["rewards"].sum(dim=(0, 2)).cpu().numpy().mean())
+            run.log(global_step, {"eval/episodic_return": eval_return})
+            evals.append([global_step, eval_return])
+            best_eval = max(best_eval, eval_return)
+            bar.set_postfix(eval=f"{eval_return:.1f}", best=f"{best_eval:.1f}", train=f"{team_return.mean().item():.1f}")
+        bar.update(batch_steps)
+        # Checkpoints fall between PPO updates, and every update runs whole episodes that start with a reset: no env
+        # state is saved, the random streams are all a resumed run needs to continue exactly.
+        if run.due(update % args.checkpoint_frequency == 0 or update == num_updates):
+            run.save({"update": update, "best_eval": best_eval, "evals": evals,
+                      "train_returns": train_returns, "env_rng": envs.rng_state(), "eval_env_rng": eval_envs.rng_state(),
+                      "llm_source": source, "llm": llm_info, **{name: part.state_dict() for name, part in parts.items()}})
+
+    train_time, steps = time.time() - start_time, num_updates * batch_steps
+    summary = run.finish({
+        "scenario": args.scenario, "backend": args.backend, "reward_model": args.reward_model, "seed": args.seed,
+        "n_agents": n_agents, "steps": steps, "agent_steps": steps * n_agents, "updates": num_updates,
+        "final_eval_return": evals[-1][1] if evals else None, "best_eval_return": best_eval if evals else None,
+        "evals": evals, "history": [{"step": step, "eval_return": ret} for step, ret in evals],  # the benchmark report's curve
+        "final_train_return": train_returns[-1][1] if train_returns else None, "train_returns": train_returns,
+        "sps": (num_updates - start_update + 1) * batch_steps / max(train_time - run.seconds["evaluation"], 1e-9),
+        "train_time_s": train_time, "llm": llm_info, "args": asdict(args),
+    })
+    envs.close()
+    eval_envs.close()
+    return summary
 
 
-def make_encoder(source, factor_num):
-    """The verified LLM function as a batched encoder: torch (..., obs_dim) -> torch (..., k) on the same device.
-    Every call is checked (the runner: finite, |x| <= 1e6; here: the factors' count and shapes)."""
-    from llmcode.safe_runner import compile_llm_function
-
-    fn = compile_llm_function(source, entry="evaluation_func")
-
-    def encode(obs):
-        flat = obs.reshape(-1, obs.shape[-1]).cpu().numpy()
-        try:
-            factors = fn(flat)
-            if not (isinstance(factors, list | tuple) and len(factors) == factor_num
-                    and all(np.shape(f) == (len(flat), 1) for f in factors)):
-                raise LLMCodeFailed(f"evaluation_func must return {factor_num} arrays shaped ({len(flat)}, 1)")
-            z = np.concatenate([np.asarray(f, dtype=np.float32) for f in factors], axis=1)
-        except (LLMCodeError, ValueError, TypeError) as error:  # e.g. a factor that is not finite on a new state
-            raise exit_for(error, "LaRe: the evaluation function failed during training") from None
-        return torch.as_tensor(z, device=obs.device).reshape(*obs.shape[:-1], -1)
-
-    return encode
-
-
-
-
-def rollout(agent, envs, length, device, greedy=False):
-    """One whole episode in every env (all envs start and end together). Returns tensors (T, E, N, ...)."""
-    obs = envs.reset().to(device)
-    buf = {k: [] for k in ("obs", "actions", "logprobs", "values", "rewards", "next_obs")}
-    for _ in range(length):
-        with torch.no_grad():
-            action, logprob, _, value = agent.get_action_and_value(obs, greedy=greedy)
-        next_obs, reward = envs.step(action)
-        next_obs, reward = next_obs.to(device), reward.to(device)
-        for k, v in zip(buf, (obs, action, logprob, value, reward, next_obs)):
-            buf[k].append(v)
-        obs = next_obs
-    return {k: torch.stack(v) for k, v in buf.items()}
-
-
-def check_args(args) -> None:
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------------------
+def check_args(args: Args) -> None:
     """One line and exit code 2 for an argument out of range, before anything is written."""
     check_counts(total_timesteps=args.total_timesteps, num_envs=args.num_envs, episode_length=args.episode_length,
                  num_minibatches=args.num_minibatches, update_epochs=args.update_epochs, hidden_size=args.hidden_size,
@@ -427,274 +636,6 @@ def check_args(args) -> None:
 
 
 if __name__ == "__main__":
-    args = tyro.cli(Args)
+    args = parse(Args)
     check_args(args)
-    scn = SCENARIOS[args.scenario]
-    # map_location: a checkpoint written on a GPU resumes on a CPU-only machine too (states are moved to `device` below)
-    ckpt = load_checkpoint(args.resume, CHECKPOINT_FORMAT) if args.resume else None
-    run_name = f"{args.scenario}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    run_dir = Path(args.runs_dir) / run_name
-    if args.track:
-        import wandb
-
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True, config=vars(args),
-                   name=run_name, save_code=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    announce(run_dir)
-    writer = SummaryWriter(str(run_dir))
-    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
-
-    # TRY NOT TO MODIFY: seeding
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.backends.cudnn.deterministic = args.torch_deterministic
-    if args.torch_threads > 0:
-        torch.set_num_threads(args.torch_threads)
-    device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
-
-    # env setup: every PPO update runs one whole episode in each of num_envs envs
-    T, n_agents = args.episode_length, scn["n_agents"]
-    batch_steps = args.num_envs * T
-    num_updates = max(args.total_timesteps // batch_steps, 1)
-    envs = make_envs(args.backend, scn, args.num_envs, args.seed, device, T)
-    eval_envs = make_envs(args.backend, scn, args.eval_episodes, args.seed + 10_000, device, T)
-    reset_obs = envs.reset()
-    obs_dim = reset_obs.shape[-1]
-
-    # LaRe: the LLM designs the latent-reward encoder once, before training, verified on real reset observations.
-    encoder, llm_info, source = None, {}, None
-    if args.reward_model == "lare":
-        if ckpt is not None:  # the checkpoint carries the verified function: no LLM needed to resume
-            source, factor_num, llm_info = ckpt["llm_source"], ckpt["llm_factor_num"], ckpt["llm_info"]
-        else:
-            try:
-                source, factor_num, llm_info = design_latent_reward(args, scn, reset_obs[0].cpu().numpy(), tqdm.write)
-            except LLMCodeError as error:  # no usable answer: one line, non-zero exit
-                raise exit_for(error, "LaRe: no usable evaluation_func from the LLM") from None
-        encoder = make_encoder(source, factor_num)
-        (run_dir / "evaluation_func.py").write_text(source)
-        writer.add_text("llm/evaluation_func", f"```python\n{source}\n```")
-        writer.add_scalar("llm/factor_num", factor_num, 0)
-        writer.add_scalar("llm/verify_retries", llm_info.get("retries", 0), 0)
-        llm_info = dict(llm_info, factor_num=factor_num)
-
-    agent = Agent(obs_dim, envs.n_actions, args.hidden_size, args.layer_norm).to(device)
-    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
-    value_norm = ValueNorm().to(device)
-    parts = {"agent": agent, "optimizer": optimizer, "value_norm": value_norm}
-    decoder, buffer = None, None
-    if args.reward_model in ("lare", "rd"):
-        in_dim = llm_info["factor_num"] if args.reward_model == "lare" else obs_dim
-        decoder = RewardDecoder(in_dim, args.reward_hidden, args.reward_layers).to(device)
-        decoder_optimizer = optim.Adam(decoder.parameters(), lr=args.reward_learning_rate, weight_decay=args.reward_weight_decay)
-        parts.update(decoder=decoder, decoder_optimizer=decoder_optimizer)
-        buffer = EpisodeBuffer(min(args.reward_buffer_episodes, num_updates * args.num_envs), T, n_agents, in_dim, device)
-    reward_scale = T * n_agents  # the reference multiplies the predicted rewards by max_step_per_round x n_agents
-
-    start_update, best_eval, evals, train_returns = 1, -np.inf, [], []
-    cpus = [cpu_model()]  # the CPU of each stretch of the run: first the start, then one per resume
-    if ckpt is not None:
-        for name, part in parts.items():
-            part.load_state_dict(ckpt[name])
-        if buffer is not None:
-            buffer.load_state_dict(ckpt["buffer"])
-        start_update, best_eval, evals, train_returns = ckpt["update"] + 1, ckpt["best_eval"], ckpt["evals"], ckpt["train_returns"]
-        cpus = ckpt["cpus"] + cpus
-        # Every random stream the run draws from, restored last (setup above drew from some of them): torch (policy
-        # sampling, minibatch and decoder-batch indices), numpy / python (unused by this script, but the LLM function
-        # may draw from numpy), and the envs' own streams (so that the envs are not re-seeded with seed + i).
-        torch.set_rng_state(ckpt["torch_rng"])
-        if ckpt["cuda_rng"] is not None and device.type == "cuda":
-            torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
-        if "env_rng" in ckpt:  # absent from checkpoints written before it was saved: those resume, not exactly
-            np.random.set_state(ckpt["numpy_rng"])
-            random.setstate(ckpt["python_rng"])
-            for name, e in (("env_rng", envs), ("eval_env_rng", eval_envs)):
-                if not e.set_rng_state(ckpt[name]):
-                    tqdm.write(f"{name}: saved with another number of envs; these envs start from their seed")
-
-    def save_checkpoint(update):
-        # Checkpoints fall between PPO updates and every update runs whole episodes that start with a reset (rollout),
-        # so no env state is saved: the random streams are all a resumed run needs to continue exactly.
-        state = {"format": CHECKPOINT_FORMAT, "update": update, "global_step": update * batch_steps, "best_eval": best_eval, "evals": evals,
-                 "train_returns": train_returns, "torch_rng": torch.get_rng_state(),
-                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                 "numpy_rng": np.random.get_state(), "python_rng": random.getstate(),
-                 "env_rng": envs.rng_state(), "eval_env_rng": eval_envs.rng_state(), "cpus": cpus,
-                 "args": asdict(args)}
-        state.update({name: part.state_dict() for name, part in parts.items()})
-        if buffer is not None:
-            state["buffer"] = buffer.state_dict()
-        if encoder is not None:
-            state.update(llm_source=source, llm_factor_num=llm_info["factor_num"], llm_info=llm_info)
-        path = run_dir / f"{args.exp_name}.cleanrl_model"
-        save_atomic(state, path)
-        return path
-
-    def run_eval(update):
-        data = rollout(agent, eval_envs, T, device, greedy=True)
-        returns = data["rewards"].sum(dim=(0, 2)).cpu().numpy()
-        writer.add_scalar("eval/episodic_return", returns.mean(), update * batch_steps)
-        evals.append([update * batch_steps, float(returns.mean())])
-        return float(returns.mean())
-
-    # TRY NOT TO MODIFY: start the game
-    start_time, eval_time, reward_loss = time.time(), 0.0, None
-    pbar = tqdm(total=num_updates * batch_steps, initial=(start_update - 1) * batch_steps, unit="step", unit_scale=True,
-                desc=f"{args.scenario} {args.backend} {args.reward_model}", mininterval=2.0)
-    stop, clock = Stopper().install(), CheckpointClock()  # Ctrl-C: save at the end of this update, then leave
-    for update in range(start_update, num_updates + 1):
-        global_step = update * batch_steps
-        frac = 1.0 - (update - 1.0) / num_updates
-        lr_now = frac * args.learning_rate if args.anneal_lr else args.learning_rate
-        clip_now = frac * args.clip_coef if args.anneal_clip else args.clip_coef
-        optimizer.param_groups[0]["lr"] = lr_now
-
-        # ALGO LOGIC: one whole episode per env
-        data = rollout(agent, envs, T, device)
-        dense = data["rewards"]  # (T, E, N): each agent's own per-step env reward, hidden from the learner
-        team_return = dense.sum(dim=(0, 2))  # (E,) the episodic team reward
-        train_returns.append([global_step, float(team_return.mean())])
-        # every episode of this update finished at this step: all of them enter the logged mean
-        writer.add_scalar("charts/episodic_return", team_return.mean().item(), global_step)
-        writer.add_scalar("charts/episodic_length", T, global_step)
-
-        # The reward the learner sees.
-        if args.reward_model == "dense":
-            rewards = dense
-        else:
-            episodic = torch.zeros_like(dense)
-            episodic[-1] = (team_return / n_agents)[:, None]  # team return / n_agents to every agent at the last step
-            rewards = episodic
-        if decoder is not None:
-            # decoder inputs from next observations: LLM factors (lare) or the raw observation (rd); (E, T, N, in_dim)
-            x = data["next_obs"].transpose(0, 1)
-            x = encoder(x) if encoder is not None else x
-            buffer.add(x, team_return)
-            if (update - 1) % args.reward_frequency == 0:  # counted from update 1: the same schedule after a resume
-                for _ in range(args.reward_gradient_steps):
-                    bx, br = buffer.sample(min(args.reward_batch_episodes, buffer.size))
-                    reward_loss = decomposition_loss(decoder(bx), br)
-                    decoder_optimizer.zero_grad()
-                    reward_loss.backward()
-                    decoder_optimizer.step()
-                writer.add_scalar("losses/reward_loss", reward_loss.item(), global_step)
-            with torch.no_grad():
-                rewards = decoder(x).transpose(0, 1) * reward_scale
-            proxy, truth = rewards.flatten().cpu().numpy(), dense.flatten().cpu().numpy()
-            if proxy.std() > 0 and truth.std() > 0:
-                writer.add_scalar("charts/reward_pred_corr", float(np.corrcoef(proxy, truth)[0, 1]), global_step)
-
-        # GAE; the episode's end is a real end (fixed 25-step episodes whose reward arrives at the end): no bootstrap
-        with torch.no_grad():
-            values = value_norm.denormalize(data["values"]) if args.value_norm else data["values"]
-            advantages = torch.zeros_like(rewards)
-            lastgaelam = 0
-            for t in reversed(range(T)):
-                next_values = values[t + 1] if t + 1 < T else torch.zeros_like(values[t])
-                delta = rewards[t] + args.gamma * next_values - values[t]
-                advantages[t] = lastgaelam = delta + args.gamma * args.gae_lambda * lastgaelam
-            returns = advantages + values
-            if args.value_norm:
-                value_norm.update(returns)
-
-        # flatten the batch: every (step, env, agent) is one sample of the shared policy
-        b_obs = data["obs"].reshape(-1, obs_dim)
-        b_logprobs, b_actions = data["logprobs"].reshape(-1), data["actions"].reshape(-1)
-        b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
-        b_targets = value_norm.normalize(b_returns) if args.value_norm else b_returns
-        n_samples = b_obs.shape[0]
-        minibatch_size = max(n_samples // args.num_minibatches, 1)
-
-        # Optimizing the policy and value network
-        clipfracs = []
-        for _epoch in range(args.update_epochs):
-            b_inds = torch.randperm(n_samples, device=device)
-            for start in range(0, n_samples, minibatch_size):
-                mb_inds = b_inds[start : start + minibatch_size]
-                _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
-                logratio = newlogprob - b_logprobs[mb_inds]
-                ratio = logratio.exp()
-                with torch.no_grad():
-                    old_approx_kl = (-logratio).mean()
-                    approx_kl = ((ratio - 1) - logratio).mean()
-                    clipfracs += [((ratio - 1.0).abs() > clip_now).float().mean().item()]
-                mb_advantages = b_advantages[mb_inds]
-                if args.norm_adv:
-                    mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                pg_loss1 = -mb_advantages * ratio
-                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - clip_now, 1 + clip_now)
-                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
-                v_loss = 0.5 * ((newvalue - b_targets[mb_inds]) ** 2).mean()
-                entropy_loss = entropy.mean()
-                loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
-                optimizer.step()
-
-        # in return space: the rollout's value predictions, denormalised with the statistics they were made under,
-        # against the returns (b_targets use the statistics after value_norm.update: not comparable with data["values"])
-        y_pred, y_true = values.flatten().cpu().numpy(), b_returns.cpu().numpy()
-        var_y = np.var(y_true)
-        explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
-
-        # TRY NOT TO MODIFY: record rewards for plotting purposes
-        writer.add_scalar("charts/learning_rate", lr_now, global_step)
-        writer.add_scalar("charts/clip_coef", clip_now, global_step)
-        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
-        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
-        writer.add_scalar("losses/entropy", entropy_loss.item(), global_step)
-        writer.add_scalar("losses/old_approx_kl", old_approx_kl.item(), global_step)
-        writer.add_scalar("losses/approx_kl", approx_kl.item(), global_step)
-        writer.add_scalar("losses/clipfrac", np.mean(clipfracs), global_step)
-        writer.add_scalar("losses/explained_variance", explained_var, global_step)
-        sps = int((update - start_update + 1) * batch_steps / (time.time() - start_time - eval_time))
-        writer.add_scalar("charts/SPS", sps, global_step)
-
-        if update % args.eval_frequency == 0 or update == num_updates:
-            t0 = time.time()
-            ret = run_eval(update)
-            eval_time += time.time() - t0
-            best_eval = max(best_eval, ret)
-            pbar.set_postfix(eval=f"{ret:.1f}", best=f"{best_eval:.1f}", train=f"{team_return.mean().item():.1f}")
-        pbar.update(batch_steps)
-        if (args.save_model and (update % args.checkpoint_frequency == 0 or clock.due())) or stop.requested:
-            path = save_checkpoint(update)
-        if stop.requested:
-            pbar.close()
-            writer.close()
-            stopped(path)
-    stop.remove()
-    pbar.close()
-
-    train_time = time.time() - start_time
-    if args.save_model:
-        tqdm.write(f"model saved to {save_checkpoint(num_updates)}")
-    summary = {
-        "scenario": args.scenario,
-        "backend": args.backend,
-        "reward_model": args.reward_model,
-        "seed": args.seed,
-        "n_agents": n_agents,
-        "steps": num_updates * batch_steps,
-        "agent_steps": num_updates * batch_steps * n_agents,
-        "updates": num_updates,
-        "final_eval_return": evals[-1][1] if evals else None,
-        "best_eval_return": best_eval if evals else None,
-        "evals": evals,
-        "history": [{"step": step, "eval_return": ret} for step, ret in evals],  # the benchmark report's curve
-        "final_train_return": train_returns[-1][1] if train_returns else None,
-        "train_returns": train_returns,
-        "sps": (num_updates - start_update + 1) * batch_steps / max(train_time - eval_time, 1e-9),
-        "train_time_s": train_time,
-        "cpus": cpus,
-        "llm": llm_info,
-        "args": asdict(args),
-    }
-    write_json(run_dir / "summary.json", summary)
-    envs.close()
-    eval_envs.close()
-    writer.close()
+    train(args)

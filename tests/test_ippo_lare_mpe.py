@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import runkit
 import torch
 from script_tools import load_script, one_torch_thread, read_scalars, run_main  # noqa: F401 (autouse fixture)
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import mpe_envs
+import runkit
 from mpe_envs.scenarios import MPE2_DIRECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +37,12 @@ def mpe():
 
 def run_script(monkeypatch, tmp_path, *argv):
     return run_main(monkeypatch, SCRIPT, tmp_path, *argv)
+
+
+def resume_script(monkeypatch, checkpoint, *argv):
+    """Resumes from `checkpoint`; the run goes on in the checkpoint's folder, which is returned."""
+    run_main(monkeypatch, SCRIPT, checkpoint.parent.parent, *argv, "--resume", str(checkpoint))
+    return checkpoint.parent
 
 
 # Observations and environments
@@ -182,7 +188,7 @@ def test_self_verification_feeds_errors_back(mpe, tmp_path, monkeypatch):
             asked.append((position, n, temperature, messages))
             return super().ask(messages, n=n, position=position, temperature=temperature)
 
-    monkeypatch.setattr(client_module, "LLMClient", Spy)
+    monkeypatch.setattr(mpe, "LLMClient", Spy)  # the name the script asks through
     args = mpe.Args(scenario="spread_n6", llm_samples=2, llm_outputs=str(tmp_path))
     obs = mpe.make_envs("mpe2", mpe.SCENARIOS["spread_n6"], 1, 0, torch.device("cpu")).reset()[0].numpy()
     with warnings.catch_warnings():
@@ -256,15 +262,15 @@ def test_a_resumed_run_continues_exactly(backend, tmp_path, monkeypatch, mpe):
     common = ["--backend", backend, *EXACT, "--reward-frequency", "3"]
     straight = run_script(monkeypatch, tmp_path / "a", *common, "--total-timesteps", "40")
     stopped = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "20")
-    resumed = run_script(monkeypatch, tmp_path / "c", *common, "--total-timesteps", "40",
-                         "--resume", str(stopped / "ippo_lare_mpe.cleanrl_model"))
+    resumed = resume_script(monkeypatch, stopped / "ippo_lare_mpe.cleanrl_model", *common, "--total-timesteps", "40")
     a, c = summary_of(straight), summary_of(resumed)
     assert len(a["train_returns"]) == 4 and a["train_returns"] == c["train_returns"]
     # The CPU of each stretch is recorded (a seed repeats a run only on the same kind of CPU): the start, then the resume.
     cpu = runkit.cpu_model()
     assert a["cpus"] == [cpu] and c["cpus"] == [cpu, cpu]
     assert [s for s, _ in a["evals"]] == [20, 40] and a["evals"] == c["evals"]
-    assert logged_steps(straight, "losses/reward_loss") == [10, 40] and logged_steps(resumed, "losses/reward_loss") == [40]
+    # The resumed run logs into the stopped run's folder: update 1 before the stop, update 4 after it (not update 3).
+    assert logged_steps(straight, "losses/reward_loss") == [10, 40] and logged_steps(resumed, "losses/reward_loss") == [10, 40]
     ckpt_a, ckpt_c = checkpoint_of(straight), checkpoint_of(resumed)
     for part in ("agent", "decoder", "value_norm"):
         for name, value in ckpt_a[part].items():
@@ -300,14 +306,15 @@ def test_explained_variance_compares_values_and_returns_in_return_space(tmp_path
 def test_save_and_resume(tmp_path, monkeypatch):
     first = run_script(monkeypatch, tmp_path / "a", "--backend", "vmas", "--scenario", "tag_n6", "--save-model", *TINY)
     ckpt = torch.load(first / "ippo_lare_mpe.cleanrl_model", weights_only=False)
-    assert ckpt["update"] == 2 and len(ckpt["buffer"]["returns"]) == 4 and ckpt["llm_factor_num"] == 8
+    assert ckpt["update"] == 2 and len(ckpt["buffer"]["returns"]) == 4 and ckpt["llm"]["factor_num"] == 8
     # The same checkpoint as if written on a GPU (every tensor tagged cuda:0): it must resume on this machine too, also
     # when it has no GPU (torch.load then needs map_location).
     with monkeypatch.context() as patch:
         patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
-        torch.save(ckpt, tmp_path / "gpu.cleanrl_model")
+        (tmp_path / "gpu").mkdir()
+        torch.save(ckpt, tmp_path / "gpu" / "gpu.cleanrl_model")
     more = [a if a != "20" else "40" for a in TINY]
-    second = run_script(monkeypatch, tmp_path / "b", "--backend", "vmas", "--scenario", "tag_n6",
-                        "--resume", str(tmp_path / "gpu.cleanrl_model"), *more)
+    second = resume_script(monkeypatch, tmp_path / "gpu" / "gpu.cleanrl_model", "--backend", "vmas", "--scenario", "tag_n6",
+                           *more)
     summary = json.loads((second / "summary.json").read_text())
     assert [s for s, _ in summary["evals"]] == [20, 40] and len(summary["train_returns"]) == 4
