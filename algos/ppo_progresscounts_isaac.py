@@ -232,10 +232,8 @@ def horizontal_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(a[..., :2] - b[..., :2], dim=-1)
 
 
-FEATURE_LIBRARY = {
-    f.__name__: f
-    for f in (distance, fingertips_distance, closest_fingertip_distance, rotation_distance, height, horizontal_distance)
-}
+FEATURE_LIBRARY = {f.__name__: f for f in (distance, fingertips_distance, closest_fingertip_distance, rotation_distance,
+                                            height, horizontal_distance)}
 
 
 def feature_library_text() -> str:
@@ -249,12 +247,8 @@ def progress_prompt(task: str, env) -> list[dict]:
     task_file = prompt_dir / "tasks" / f"{task}.txt"
     if not task_file.exists():
         raise FileNotFoundError(f"no ProgressCounts task description for {task}: expected {task_file}")
-    user = render_prompt(
-        prompt_dir / "user.txt",
-        task_description=task_file.read_text().strip(),
-        state_description=env.state_description(),
-        feature_library=feature_library_text(),
-    )
+    user = render_prompt(prompt_dir / "user.txt", task_description=task_file.read_text().strip(),
+                         state_description=env.state_description(), feature_library=feature_library_text())
     return chat(render_prompt(prompt_dir / "system.txt"), user)
 
 
@@ -277,13 +271,8 @@ def validate_progress(output):
 
 def ask_progress_answers(args: Args, env) -> list:
     """The LLM's answers to the progress prompt: `num_progress_samples` of them (cached, live or recorded)."""
-    client = LLMClient(
-        mode=args.llm_mode,
-        cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task,
-        model=args.llm_model,
-        base_url=args.llm_base_url,
-        temperature=args.llm_temperature,
-    )
+    client = LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task,
+                       model=args.llm_model, base_url=args.llm_base_url, temperature=args.llm_temperature)
     # Replayed by position, so that a reworded prompt still finds its answers (the cache warns when it changed).
     return client.ask(progress_prompt(args.task, env), n=args.num_progress_samples, position="progress")
 
