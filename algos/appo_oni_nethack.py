@@ -26,7 +26,8 @@ import torch.optim as optim
 
 from llmcode.annotator import Annotator
 from llmcode.prompts import chat, render_prompt
-from runkit import Run, check_counts, parse, usage_error, write_json
+from runkit import Run, check_counts, parse, resumed_args, usage_error, write_json
+from runkit.workers import die_with_parent
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
@@ -746,6 +747,7 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
 
 def actor_process(*args):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the learner, which stops the actors
+    die_with_parent()  # and a learner killed outright takes them with it
     actor_loop(*args)
 
 
@@ -848,16 +850,21 @@ def train(args: Args) -> dict:
         global_step, version, episodes = ckpt["global_step"], ckpt["version"], ckpt["episodes"]
         run.restore_random_streams()
         print(f"resumed from {args.resume} at step {global_step}")
+    curves = ckpt["curves"] if ckpt is not None else {"returns": [], "successes": [], "depths": [], "lags": [],
+                                                      "episodic_returns": [], "history": []}
 
     def state():
         return {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "annotator": annotator.state_dict(),
                 "reward_model": reward_model.state_dict() if reward_model else {}, "global_step": global_step,
-                "version": version, "episodes": episodes}
+                "version": version, "episodes": episodes,
+                "curves": {"returns": list(returns), "successes": list(successes), "depths": list(depths),
+                           "lags": list(lags), "episodic_returns": episodic_returns, "history": history}}
 
     actors = Actors(args, n_actions, agent, version)
     start_time, start_step, next_ckpt = time.time(), global_step, global_step + args.checkpoint_frequency
-    returns, successes, depths, lags = (deque(maxlen=100) for _ in range(4))  # lags: of the last 100 slots
-    episodic_returns, history = [], []
+    # running statistics over the last 100 episodes (lags: slots), and the curves; a resume goes on with them
+    returns, successes, depths, lags = (deque(curves[k], maxlen=100) for k in ("returns", "successes", "depths", "lags"))
+    episodic_returns, history = curves["episodic_returns"], curves["history"]
     bar = run.progress(args.total_timesteps, global_step, f"{setting} {args.reward_model}", dynamic_ncols=True)
     error = None
     try:
@@ -988,6 +995,6 @@ def check_args(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    args = parse(Args)
+    args = resumed_args(parse(Args), CHECKPOINT_FORMAT)  # a resume goes on with its run's settings (a new budget aside)
     check_args(args)
     train(args)

@@ -4,8 +4,8 @@
 # decomposition (sum over agents and steps = team return) turns them into a per-agent, per-step reward.
 # Baselines: --reward-model rd (decoder on raw observations) | none (episodic reward as is) | dense (oracle).
 # Backends: --backend mpe2 (PettingZoo parallel envs, as in the paper) | vmas (vectorized torch simulation).
-# Sections, as in every script of algos/: arguments, environment, networks, the method, the training loop, the entry
-# point. Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
+# Sections, as in every script of algos/: arguments, environment, networks, the method, PPO's pieces, the training
+# loop, the entry point. Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
 import os
 import random
 import time
@@ -26,7 +26,7 @@ from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, SandboxUnavailable, compile_llm_function
 from mpe_envs import SCENARIOS, make_envs, observation_layout
 from mpe_envs.scenarios import AGENT_SIZE, LANDMARK_SIZE_TAG, PREY_SIZE
-from runkit import Run, check_choice, check_counts, parse, usage_error
+from runkit import Run, check_choice, check_counts, parse, resumed_args, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
@@ -59,7 +59,7 @@ class Args:
     checkpoint_frequency: int = 100
     """with --save-model, checkpoint every this many PPO updates"""
     resume: str | None = None
-    """path of a checkpoint written by --save-model to continue training from"""
+    """path of a checkpoint to resume from (its run folder and settings are reused; a new --total-timesteps is not)"""
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
@@ -636,6 +636,6 @@ def check_args(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    args = parse(Args)
+    args = resumed_args(parse(Args), CHECKPOINT_FORMAT)  # a resume goes on with its run's settings (a new budget aside)
     check_args(args)
     train(args)

@@ -1,8 +1,8 @@
 # Eureka (Ma et al., arXiv 2310.12931) with PPO on the Bi-DexHands tasks re-modelled in MuJoCo.
 # An LLM writes reward functions as code; each is trained with PPO, and a "reward reflection" (how each reward
 # component and the task score evolved during training) goes back to the LLM, which improves the best reward of the
-# round. Sections, as in every script of algos/: arguments, environment, networks, the method, the training loop (one
-# candidate), the search, the entry point. Decisions the paper leaves open: docs/methods.md, section "Eureka".
+# round. Sections, as in every script of algos/: arguments, environment, networks, the method, PPO's pieces, the
+# training loop (one candidate), the search, the entry point. Decisions the paper leaves open: docs/methods.md, section "Eureka".
 import json
 import math
 import os
@@ -269,7 +269,7 @@ def pearson(sums: torch.Tensor) -> float | None:
 def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, progress: bool = True) -> dict:
     """Trains one PPO policy on `reward_fn(state) -> (reward, components)` in `folder` and returns its summary. An
     error of the reward function propagates as `LLMCodeError`; Ctrl-C interrupts (an unfinished candidate is redone)."""
-    run = Run(args, folder.name, STATE_FORMAT, checkpoint_file=None, folder=folder, catch_ctrl_c=False)
+    run = Run(args, folder.name, None, checkpoint_file=None, folder=folder, catch_ctrl_c=False, track=False)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -506,7 +506,7 @@ def evaluation_headline(evaluation: dict | None) -> dict:
 def search(args: Args, run_dir: Path, client=None) -> dict:
     """The Eureka loop; returns the search summary (also summary.json). `client` answers like `LLMClient.ask`."""
     client = client or make_client(args)
-    run = Run(args, run_dir.name, STATE_FORMAT, checkpoint_file=None, folder=run_dir, catch_ctrl_c=False)
+    run = Run(args, run_dir.name, None, checkpoint_file=None, folder=run_dir, catch_ctrl_c=False)
     state = SearchState(run_dir / "search_state.json")
     probe = dexhands.make(args.task, num_envs=2, device="cpu", backend="mujoco", seed=args.seed, num_threads=1)
     messages = initial_messages(args.task, probe)

@@ -1,8 +1,8 @@
 # ProgressCounts (Sarukkai et al., arXiv 2410.09187) with PPO on the Bi-DexHands tasks re-modelled in MuJoCo.
 # The LLM writes a *progress function* (sub-task progress values and their directions); the method discretises
 # progress into bins and pays a count-based bonus 1/sqrt(N(bin)) on top of the sparse task success.
-# Sections, as in every script of algos/: arguments, environment, networks, the method, the training loop, the entry
-# point. Decisions the paper leaves open: docs/methods.md, section "ProgressCounts".
+# Sections, as in every script of algos/: arguments, environment, networks, the method, PPO's pieces, the training
+# loop, the paper's selection among progress functions, the entry point. Decisions the paper leaves open: docs/methods.md, section "ProgressCounts".
 import inspect
 import json
 import math
@@ -27,17 +27,7 @@ from llmcode.errors import exit_for
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
-from runkit import (
-    Run,
-    apply_preset,
-    check_choice,
-    check_counts,
-    given_on_command_line,
-    load_checkpoint,
-    parse,
-    usage_error,
-    write_json,
-)
+from runkit import Run, apply_preset, check_choice, check_counts, parse, resumed_args, usage_error, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
@@ -157,11 +147,10 @@ CPU_PRESET = {"num_envs": 512, "hidden_sizes": (256, 256, 128), "total_timesteps
 # ---------------------------------------------------------------------------------------------------------------------
 # Environment
 # ---------------------------------------------------------------------------------------------------------------------
-def make_env(args: Args, device: torch.device, num_envs: int | None = None):
+def make_env(args: Args, device: torch.device):
     """The Bi-DexHands task re-modelled in MuJoCo (dexhands/README.md): batched torch tensors, automatic resets, and
     `info["final_state"]`, the named state each env reached before a reset (what progress functions read)."""
-    return dexhands.make(args.task, num_envs=num_envs or args.num_envs, device=str(device), backend=args.backend,
-                         seed=args.seed)
+    return dexhands.make(args.task, num_envs=args.num_envs, device=str(device), backend=args.backend, seed=args.seed)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -610,31 +599,8 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Entry point
+# The paper's selection: train every progress function (--select-best), keep the best
 # ---------------------------------------------------------------------------------------------------------------------
-def check_args(args: Args) -> None:
-    """One line and exit code 2 for an argument out of range, before anything is written."""
-    check_counts(total_timesteps=args.total_timesteps, num_envs=args.num_envs, num_steps=args.num_steps,
-                 update_epochs=args.update_epochs, num_minibatches=args.num_minibatches, num_bins=args.num_bins,
-                 num_progress_samples=args.num_progress_samples, checkpoint_every=args.checkpoint_every,
-                 simhash_bits=args.simhash_bits, **{f"hidden_sizes[{i}]": h for i, h in enumerate(args.hidden_sizes)})
-    check_choice("--task", args.task, dexhands.TASKS)
-    check_choice("--backend", args.backend, ("auto", "mujoco", "warp"))
-    if args.range_steps < 0:
-        usage_error(f"--range-steps must be 0 (one episode) or more, got {args.range_steps}")
-    if args.num_envs * args.num_steps < args.num_minibatches:
-        usage_error(f"--num-minibatches ({args.num_minibatches}) must not exceed --num-envs x --num-steps")
-    if not 0 <= args.progress_sample < args.num_progress_samples:
-        usage_error(f"--progress-sample must be in 0..{args.num_progress_samples - 1}, got {args.progress_sample}")
-
-
-def fill_runtime_args(args: Args) -> Args:
-    args.batch_size = int(args.num_envs * args.num_steps)
-    args.minibatch_size = int(args.batch_size // args.num_minibatches)
-    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
-    return args
-
-
 def saved_answer(folder: Path):
     """The progress function a run saved, as an answer: a resume goes on with it, never with a new LLM answer."""
     file = folder / "progress_function.py"
@@ -686,15 +652,37 @@ def select_best(args: Args, folder: Path, answers) -> dict:
                                     for k in range(args.num_progress_samples)])
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------------------
+def check_args(args: Args) -> None:
+    """One line and exit code 2 for an argument out of range, before anything is written."""
+    check_counts(total_timesteps=args.total_timesteps, num_envs=args.num_envs, num_steps=args.num_steps,
+                 update_epochs=args.update_epochs, num_minibatches=args.num_minibatches, num_bins=args.num_bins,
+                 num_progress_samples=args.num_progress_samples, checkpoint_every=args.checkpoint_every,
+                 simhash_bits=args.simhash_bits, **{f"hidden_sizes[{i}]": h for i, h in enumerate(args.hidden_sizes)})
+    check_choice("--task", args.task, dexhands.TASKS)
+    check_choice("--backend", args.backend, ("auto", "mujoco", "warp"))
+    if args.range_steps < 0:
+        usage_error(f"--range-steps must be 0 (one episode) or more, got {args.range_steps}")
+    if args.num_envs * args.num_steps < args.num_minibatches:
+        usage_error(f"--num-minibatches ({args.num_minibatches}) must not exceed --num-envs x --num-steps")
+    if not 0 <= args.progress_sample < args.num_progress_samples:
+        usage_error(f"--progress-sample must be in 0..{args.num_progress_samples - 1}, got {args.progress_sample}")
+
+
+def fill_runtime_args(args: Args) -> Args:
+    args.batch_size = int(args.num_envs * args.num_steps)
+    args.minibatch_size = int(args.batch_size // args.num_minibatches)
+    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
+    return args
+
+
 if __name__ == "__main__":
-    args = parse(Args)
-    if args.resume:
-        # The interrupted run's own settings (task, reward, progress sample, bins, network ...), so that the counts
-        # and weights go on with what made them; only the resume flag, and a longer --total-timesteps, are new.
-        saved = load_checkpoint(args.resume, CHECKPOINT_FORMAT)["args"]
-        budget = {"total_timesteps": args.total_timesteps} if given_on_command_line("--total-timesteps") else {}
-        args = Args(**{**saved, "hidden_sizes": tuple(saved["hidden_sizes"]), "resume": args.resume, **budget})
-    elif args.preset == "cpu" or (args.preset == "auto" and not (args.cuda and torch.cuda.is_available())):
+    # A resume goes on with the interrupted run's own settings (task, reward, sample, bins, network ...); only a
+    # longer --total-timesteps is new.
+    args = resumed_args(parse(Args), CHECKPOINT_FORMAT)
+    if not args.resume and (args.preset == "cpu" or (args.preset == "auto" and not (args.cuda and torch.cuda.is_available()))):
         args = apply_preset(args, CPU_PRESET, "CPU preset", "--preset paper runs the paper's settings")
     check_args(args)
     args = fill_runtime_args(args)

@@ -24,7 +24,7 @@ from llmcode.errors import LLMCodeError, LLMCodeFailed, SandboxUnavailable, exit
 from llmcode.extract import extract_json
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import compile_llm_function
-from runkit import Run, check_counts, parse, usage_error
+from runkit import Run, check_counts, parse, resumed_args, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
@@ -700,6 +700,6 @@ def check_args(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    args = parse(Args)
+    args = resumed_args(parse(Args), CHECKPOINT_FORMAT)  # a resume goes on with its run's settings (a new budget aside)
     check_args(args)
     train(args)

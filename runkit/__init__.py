@@ -3,13 +3,15 @@
 - `cli`: `parse` (tyro with one-line errors), `check_counts` / `check_choice` / `usage_error` (one line, exit code 2),
   `apply_preset` (settings for the machine at hand that the command line can override);
 - `files`: `save_atomic` / `write_json` (never half written), `load_checkpoint` (this script's format only);
-- `run`: `Run`, a run's folder, TensorBoard writer, checkpoints with every random stream, Ctrl-C, summary.json.
+- `run`: `Run`, a run's folder, TensorBoard writer, checkpoints with every random stream, Ctrl-C, summary.json;
+  `resumed_args`, the settings of the run a `--resume` continues;
+- `workers`: jobs in worker processes of their own (Eureka's parallel candidates).
 """
 
 from runkit.cli import apply_preset, check_choice, check_counts, given_on_command_line, parse, usage_error
 from runkit.files import load_checkpoint, save_atomic, write_json
-from runkit.run import CheckpointClock, Run, Stopper, announce, cpu_model, resume_command, stopped
+from runkit.run import CheckpointClock, Run, Stopper, announce, cpu_model, resume_command, resumed_args, stopped
 
 __all__ = ["CheckpointClock", "Run", "Stopper", "announce", "apply_preset", "check_choice", "check_counts", "cpu_model",
-           "given_on_command_line", "load_checkpoint", "parse", "resume_command", "save_atomic", "stopped",
+           "given_on_command_line", "load_checkpoint", "parse", "resume_command", "resumed_args", "save_atomic", "stopped",
            "usage_error", "write_json"]

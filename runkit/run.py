@@ -11,10 +11,11 @@ import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from runkit.cli import given_on_command_line
 from runkit.files import load_checkpoint, save_atomic, write_json
 
 CHECKPOINT_EVERY_S = 600.0
@@ -34,10 +35,16 @@ class Run:
     - `run.timed(part)` adds up the seconds spent in each part of the loop for summary.json.
     """
 
-    def __init__(self, args, name: str, checkpoint_format: int, checkpoint_file: str | None = "checkpoint.pt",
-                 folder: Path | None = None, catch_ctrl_c: bool = True):
+    current: Run | None = None  # one run at a time per process: a new one closes the one an exception left open
+
+    def __init__(self, args, name: str, checkpoint_format: int | None, checkpoint_file: str | None = "checkpoint.pt",
+                 folder: Path | None = None, catch_ctrl_c: bool = True, track: bool | None = None):
         """`checkpoint_file=None`: the script keeps its own state in the folder, and `--resume` names the folder.
-        `catch_ctrl_c=False`: Ctrl-C raises KeyboardInterrupt as usual (for work that is redone rather than resumed)."""
+        `catch_ctrl_c=False`: Ctrl-C raises KeyboardInterrupt as usual (for work that is redone rather than resumed).
+        `track`: overrides `args.track` (Weights and Biases), e.g. for the many small runs inside one search."""
+        if Run.current is not None:
+            Run.current.close()
+        Run.current = self
         self.args, self.format = args, checkpoint_format
         self.checkpoint = None
         if folder is None and args.resume:
@@ -49,7 +56,7 @@ class Run:
         self.checkpoint_path = self.dir / (checkpoint_file or "checkpoint.pt")
         announce(self.dir)
         write_json(self.dir / "config.json", asdict(args))
-        if args.track:
+        if args.track if track is None else track:
             import wandb
 
             wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
@@ -116,6 +123,25 @@ class Run:
             self.bar.close()
         self.writer.close()
         self.stop.remove()
+        if Run.current is self:
+            Run.current = None
+
+
+def resumed_args(args, checkpoint_format: int, may_change: tuple[str, ...] = ("total_timesteps",)):
+    """With `--resume`: the settings of the run being resumed, so that it goes on with what made it. Only `--resume`
+    and the flags in `may_change` are taken from the command line; other flags given there are named and ignored."""
+    if not args.resume:
+        return args
+    saved = load_checkpoint(args.resume, checkpoint_format)["args"]
+    values = {f.name: saved[f.name] for f in fields(args) if f.name in saved}
+    values = {k: tuple(v) if isinstance(v, list) and isinstance(getattr(args, k), tuple) else v for k, v in values.items()}
+    flag = lambda name: "--" + name.replace("_", "-")  # noqa: E731
+    new = {k: getattr(args, k) for k in may_change if given_on_command_line(flag(k))}
+    ignored = [flag(k) for k, v in values.items() if k not in new and k != "resume" and given_on_command_line(flag(k))
+               and getattr(args, k) != v]
+    if ignored:
+        print(f"resuming with the checkpoint's settings; ignored: {', '.join(ignored)}")
+    return replace(args, **{**values, "resume": args.resume, **new})
 
 
 def random_streams() -> dict:
@@ -123,7 +149,7 @@ def random_streams() -> dict:
     import torch
 
     return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
 
 
 def restore_random_streams(streams: dict) -> None:
@@ -133,8 +159,9 @@ def restore_random_streams(streams: dict) -> None:
     random.setstate(streams["python"])
     np.random.set_state(streams["numpy"])
     torch.set_rng_state(streams["torch"])
-    if streams["cuda"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(streams["cuda"])
+    if streams["cuda"] is not None and torch.cuda.is_available():  # as many GPUs as both machines have
+        for device, state in enumerate(streams["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(state, device)
 
 
 def announce(folder: Path) -> None:

@@ -227,16 +227,23 @@ def test_smoke_each_reward_model(monkeypatch, tmp_path, reward_model):
 
 
 def test_checkpoint_resumes(monkeypatch, tmp_path, oni):
-    first, s1 = run_script(monkeypatch, tmp_path / "a", *tiny(), "--reward-model", "classification", "--save-model")
+    # 10-step episodes: some end in each stretch, so that the learning curve has points on both sides of the resume
+    first, s1 = run_script(monkeypatch, tmp_path / "a", *tiny(max_episode_steps=10), "--reward-model", "classification",
+                           "--save-model")
     ckpt_path = first / "appo_oni_nethack.cleanrl_model"
     ckpt = torch.load(ckpt_path, weights_only=False)
     assert ckpt["annotator"]["labels"] and ckpt["reward_model"]["dataset"] and ckpt["reward_model"]["optimizer"]["state"]
     assert ckpt["optimizer"]["state"]
     # The resumed run goes on in the checkpoint's folder (whatever --runs-dir says).
-    resumed, s2 = run_script(monkeypatch, tmp_path / "a", *tiny(total_timesteps=160), "--reward-model", "classification",
+    resumed, s2 = run_script(monkeypatch, tmp_path / "a", *tiny(total_timesteps=160, max_episode_steps=10),
+                             "--reward-model", "classification",
                              "--runs-dir", str(tmp_path / "b"), "--resume", str(ckpt_path))
     assert resumed == first and not (tmp_path / "b").exists()
     assert s2["global_step"] == 160 and s2["policy_versions"] == 5
+    # The learning curve goes on across the resume: the first stretch's points are kept, in order.
+    assert s1["history"] and s2["history"][: len(s1["history"])] == s1["history"]
+    assert len(s2["history"]) > len(s1["history"])
+    assert s2["episodic_returns"][: len(s1["episodic_returns"])] == s1["episodic_returns"]
     # The CPU of each stretch is recorded: the start, then the resume.
     cpu = runkit.cpu_model()
     assert s1["cpus"] == [cpu] and s2["cpus"] == [cpu, cpu]

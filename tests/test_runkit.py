@@ -5,8 +5,11 @@ import importlib.util
 import json
 import os
 import random
+import signal
+import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,3 +87,30 @@ def test_jobs_in_worker_processes_give_their_results_and_a_crash_ends_only_its_j
     assert [results[n].get("square") for n in (0, 1, 3)] == [0, 1, 9]
     assert "exit code 3" in results[2]["error"]
     assert {results[n]["pid"] for n in (0, 1, 3)}.isdisjoint({os.getpid()})  # not in this process
+
+
+def test_ctrl_c_stops_the_running_workers_and_starts_no_more(tmp_path):
+    (tmp_path / "jobs.py").write_text(textwrap.dedent("""
+        import sys, time
+        from pathlib import Path
+
+        def work(job):
+            Path(job["dir"], "started").write_text("")
+            time.sleep(60)
+            return {"n": job["n"]}
+
+        if __name__ == "__main__":
+            from runkit.workers import run_jobs
+            jobs = [{"n": n, "dir": str(Path(sys.argv[1]) / f"job{n}")} for n in range(4)]
+            run_jobs(jobs, 2, work, lambda job, result: print("finished", job["n"]), lambda job, error: {"error": error})
+    """))
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "jobs.py"), str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    while len(list(tmp_path.glob("job*/started"))) < 2:
+        assert parent.poll() is None
+        time.sleep(0.1)
+    parent.send_signal(signal.SIGINT)  # to the parent only, as `kill -INT` does: it must pass it on
+    out, err = parent.communicate(timeout=50)  # far less than one job's 60 s: the workers were stopped
+    assert parent.returncode != 0 and "KeyboardInterrupt" in err and "finished" not in out
+    assert sorted(p.parent.name for p in tmp_path.glob("job*/started")) == ["job0", "job1"]  # no new job started
+    assert not list(tmp_path.glob("job*/result.json"))
