@@ -44,7 +44,6 @@ class Run:
         `track`: overrides `args.track` (Weights and Biases), e.g. for the many small runs inside one search."""
         if Run.current is not None:
             Run.current.close()
-        Run.current = self
         self.args, self.format = args, checkpoint_format
         self.checkpoint = None
         if folder is None and args.resume:
@@ -72,6 +71,7 @@ class Run:
         self.bar = None
         self.stop = Stopper().install() if catch_ctrl_c else Stopper()
         self.clock = CheckpointClock()
+        Run.current = self
 
     def log(self, step: int, scalars: dict[str, Any]) -> None:
         """TensorBoard scalars at `step`; None values are skipped."""
