@@ -20,11 +20,13 @@ import torch.optim as optim
 from torch.distributions.normal import Normal
 
 import dexhands
+from dexhands.context import environment_code
 from llmcode.client import LLMClient
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, LLMCodeRefused, check_tensor, compile_llm_function
-from runkit import Run, check_choice, check_counts, cpu_model, parse, stopped, usage_error, write_json
+from runkit import Run, apply_preset, check_choice, check_counts, cpu_model, parse, stopped, usage_error, write_json
+from runkit.evaluation import NO_EVALUATION, evaluation_seed, evaluation_summary
 from runkit.workers import run_jobs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,41 +60,55 @@ class Args:
     runs_dir: str = "runs"
     """the folder that receives this run's folder"""
 
-    # Algorithm specific arguments
+    # Algorithm specific arguments: PPO as Eureka trains these tasks (rl_games, its ShadowHand*PPO.yaml and task yamls)
     task: str = "ShadowHandOver"
     """the dexhands task id (see `dexhands.TASKS`)"""
     backend: str = "auto"
     """dexhands simulation backend: auto, mujoco (CPU) or warp (CUDA)"""
+    preset: Literal["auto", "cpu", "paper"] = "auto"
+    """auto: the paper's settings with a CUDA GPU, else `cpu` (CPU_PRESET: 512 envs, a 4 x 2 search of 1M-step
+    candidates, a 10M-step evaluation); flags given on the command line always win"""
+    ppo: Literal["rl_games", "bidexhands"] = "rl_games"
+    """rl_games: Eureka's PPO for these tasks (the defaults below); bidexhands: the PPO of Bi-DexHands and of the
+    ProgressCounts script (BIDEXHANDS_PPO), to compare the two methods on one PPO"""
     num_envs: int = 2048
-    """the number of parallel environments"""
+    """the number of parallel environments (Eureka's task yamls: numEnvs 2048)"""
     num_steps: int = 8
-    """the number of steps per environment per policy rollout"""
+    """the number of steps per environment per policy rollout (horizon_length)"""
     learning_rate: float = 3e-4
-    """the initial learning rate (adapted to keep the KL near `desired_kl`)"""
+    """the initial learning rate, adapted to keep the KL near `desired_kl` (learning_rate, lr_schedule adaptive)"""
     desired_kl: float = 0.016
-    """target KL of the adaptive learning-rate schedule"""
+    """target KL of the adaptive learning-rate schedule (kl_threshold)"""
     update_epochs: int = 5
-    """the K epochs to update the policy"""
-    num_minibatches: int = 4
-    """the number of mini-batches"""
+    """the K epochs to update the policy (mini_epochs)"""
+    num_minibatches: int = 1
+    """the number of mini-batches (minibatch_size 16384 = the whole 2048 x 8 batch)"""
     gamma: float = 0.96
     """the discount factor gamma"""
     gae_lambda: float = 0.95
-    """the lambda for the general advantage estimation"""
+    """the lambda for the general advantage estimation (tau)"""
     clip_coef: float = 0.2
-    """the surrogate clipping coefficient"""
+    """the surrogate clipping coefficient, also the value clipping range (e_clip)"""
     ent_coef: float = 0.0
-    """coefficient of the entropy"""
-    vf_coef: float = 2.0
-    """coefficient of the value function loss (Bi-DexHands PPO default)"""
+    """coefficient of the entropy (entropy_coef)"""
+    vf_coef: float = 0.5
+    """coefficient of the value loss (rl_games: 0.5 x critic_coef 1)"""
     max_grad_norm: float = 1.0
-    """the maximum norm for the gradient clipping"""
-    init_noise_std: float = 0.8
-    """initial standard deviation of the Gaussian policy"""
+    """the maximum norm for the gradient clipping (grad_norm, truncate_grads)"""
+    init_noise_std: float = 1.0
+    """initial standard deviation of the Gaussian policy (sigma_init 0 = log std)"""
     clip_observations: float = 5.0
-    """observations are clipped to +-this value, as in Bi-DexHands"""
-    hidden_sizes: tuple[int, ...] = (1024, 1024, 512)
-    """hidden layers of the actor and of the critic (ELU)"""
+    """observations are clipped to +-this value (the tasks' clipObservations)"""
+    hidden_sizes: tuple[int, ...] = (512, 256, 128)
+    """hidden layers of the actor and of the critic, ELU (mlp units, separate)"""
+    reward_scale: float = 0.01
+    """the candidate reward is multiplied by this before PPO sees it (reward_shaper scale_value)"""
+    norm_value: bool = True
+    """the critic learns returns normalised by their running mean and std (normalize_value)"""
+    clip_value_loss: bool = True
+    """clip the value update to +-clip_coef around the rollout's value (clip_value)"""
+    bounds_loss_coef: float = 0.001
+    """coefficient of the penalty on action means beyond +-1.1 (bounds_loss_coef)"""
 
     # Eureka
     samples: int = 16
@@ -100,11 +116,11 @@ class Args:
     iterations: int = 5
     """search iterations (paper: 5)"""
     candidate_timesteps: int = 49_152_000
-    """env steps per candidate during the search (Eureka: 3000 PPO iterations x 16384 = 49M)"""
+    """env steps per candidate during the search (Eureka: max_iterations 3000 x 16384)"""
     eval_seeds: int = 5
-    """seeds of the final evaluation of the best reward (paper: 5; 0 skips the evaluation)"""
-    eval_timesteps: int = 100_000_000
-    """env steps per final-evaluation run (the task's full Bi-DexHands budget)"""
+    """new seeds on which the best reward is retrained from scratch at the end (paper: 5; 0 skips the evaluation)"""
+    eval_timesteps: int = 98_304_000
+    """env steps per final-evaluation run (Eureka: max_epochs 6000 x 16384)"""
     max_retries: int = 3
     """times an iteration is repeated when every candidate failed, before the search moves on"""
     reflection_points: int = 10
@@ -130,6 +146,15 @@ class Args:
     num_iterations: int = 0
 
 
+# Bi-DexHands' PPO (its cfg/ppo/config.yaml and ppo.py), as the ProgressCounts script trains with; `--ppo bidexhands`.
+BIDEXHANDS_PPO = {"hidden_sizes": (1024, 1024, 512), "init_noise_std": 0.8, "num_minibatches": 4, "vf_coef": 2.0,
+                  "reward_scale": 1.0, "norm_value": False, "clip_value_loss": False, "bounds_loss_coef": 0.0}
+# Without a CUDA GPU a paper-sized search would take months; this one fits in hours on a few cores (`--preset paper`
+# keeps the paper's).
+CPU_PRESET = {"num_envs": 512, "samples": 4, "iterations": 2, "candidate_timesteps": 1_000_000,
+              "eval_timesteps": 10_000_000}
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Environment
 # ---------------------------------------------------------------------------------------------------------------------
@@ -141,28 +166,66 @@ def make_env(args: Args, device: torch.device, num_threads: int | None = None):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Networks: Bi-DexHands' PPO agent, separate actor and critic MLPs (ELU) and a state-independent std
+# Networks: separate actor and critic MLPs (ELU) and a state-independent std, initialised as each PPO does
 # ---------------------------------------------------------------------------------------------------------------------
-def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
+def mlp(sizes: list[int], out_gain: float, orthogonal: bool) -> nn.Sequential:
+    """Bi-DexHands: orthogonal weights (gain sqrt(2), `out_gain` for the last layer); rl_games: PyTorch's default
+    weights. Zero biases in both."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         linear = nn.Linear(sizes[i], sizes[i + 1])
         last = i == len(sizes) - 2
-        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
+        if orthogonal:
+            nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
         nn.init.zeros_(linear.bias)
         layers += [linear] if last else [linear, nn.ELU()]
     return nn.Sequential(*layers)
 
 
-class Agent(nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_std: float):
+class RunningMeanStd(nn.Module):
+    """rl_games' value normaliser: the running mean and variance of every value and return batch it is updated with;
+    normalised values are clamped to +-5."""
+
+    def __init__(self, epsilon: float = 1e-5):
         super().__init__()
-        self.critic = mlp([obs_dim, *hidden, 1], out_gain=1.0)
-        self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
-        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
+        self.epsilon = epsilon
+        self.register_buffer("mean", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("var", torch.ones((), dtype=torch.float64))
+        self.register_buffer("count", torch.ones((), dtype=torch.float64))
+
+    def update(self, x: torch.Tensor) -> None:
+        batch_mean, batch_var, n = x.double().mean(), x.double().var(), x.numel()
+        delta, total = batch_mean - self.mean, self.count + n
+        self.var.copy_((self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total)
+        self.mean.add_(delta * n / total)
+        self.count.fill_(total)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self.mean.float()) / (self.var.float() + self.epsilon).sqrt()).clamp(-5.0, 5.0)
+
+    def denormalise(self, y: torch.Tensor) -> torch.Tensor:
+        return y.clamp(-5.0, 5.0) * (self.var.float() + self.epsilon).sqrt() + self.mean.float()
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, args: Args):
+        super().__init__()
+        orthogonal = args.ppo == "bidexhands"
+        self.critic = mlp([obs_dim, *args.hidden_sizes, 1], out_gain=1.0, orthogonal=orthogonal)
+        self.actor_mean = mlp([obs_dim, *args.hidden_sizes, act_dim], out_gain=0.01, orthogonal=orthogonal)
+        self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(args.init_noise_std)))
+        self.value_norm = RunningMeanStd() if args.norm_value else None
 
     def get_value(self, x):
+        """The critic's output: a normalised return when `norm_value` is set."""
         return self.critic(x).squeeze(-1)
+
+    def denormalise(self, v):
+        return self.value_norm.denormalise(v) if self.value_norm is not None else v
+
+    def value(self, x):
+        """The value in reward units (x `reward_scale`), for advantages and time-limit bootstrapping."""
+        return self.denormalise(self.get_value(x))
 
     def get_action_and_value(self, x, action=None):
         mean = self.actor_mean(x)
@@ -176,7 +239,8 @@ class Agent(nn.Module):
 # Eureka: the prompts, the reward contract and the reward reflection
 # ---------------------------------------------------------------------------------------------------------------------
 def initial_messages(task: str, env) -> list[dict]:
-    """[system, user]: role, reward contract and output tips; the task and the state the reward function sees."""
+    """[system, user]: role, reward contract and output tips; the task, and the environment as context: the source
+    code that computes the state the reward function receives (`dexhands.context`)."""
     # The task descriptions are shared with ProgressCounts: one text per task says what success means.
     task_file = REPO / "prompts" / "progresscounts" / "tasks" / f"{task}.txt"
     if not task_file.exists():
@@ -185,7 +249,7 @@ def initial_messages(task: str, env) -> list[dict]:
     system = render_prompt(PROMPTS / "system.txt", reward_signature=render_prompt(PROMPTS / "reward_signature.txt"),
                            output_tips=tips)
     user = render_prompt(PROMPTS / "user.txt", task_description=task_file.read_text().strip(),
-                         state_description=env.state_description())
+                         environment_code=environment_code(env.task))
     return chat(system, user)
 
 
@@ -277,8 +341,8 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
     env = make_env(args, device, num_threads)
 
-    agent = Agent(env.obs_dim, env.act_dim, args.hidden_sizes, args.init_noise_std).to(device)
-    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    agent = Agent(env.obs_dim, env.act_dim, args).to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-8)  # both PPOs: PyTorch's default eps
     lr = args.learning_rate
 
     obs_buf = torch.zeros((args.num_steps, args.num_envs, env.obs_dim), device=device)
@@ -305,7 +369,7 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
             obs_buf[step], dones_buf[step] = next_obs, next_done
             with torch.no_grad():
                 action, logprob, _, value, mean = agent.get_action_and_value(next_obs)
-            actions_buf[step], logprobs_buf[step], values_buf[step], means_buf[step] = action, logprob, value, mean
+            actions_buf[step], logprobs_buf[step], values_buf[step], means_buf[step] = action, logprob, agent.denormalise(value), mean
             with run.timed("simulation"):
                 next_obs, human_reward, terminated, truncated, info = env.step(action.clamp(-1.0, 1.0))
 
@@ -320,12 +384,14 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
 
             success = info["success"].float()
             ep_return += reward
-            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457). On a GPU
-            # the value is computed every step: cheaper than the host sync that asking `truncated.any()` costs.
+            reward = args.reward_scale * reward
+            # Time-limit truncation: bootstrap from the value of the final observation (CleanRL #198, #457; rl_games'
+            # value_bootstrap). On a GPU the value is computed every step: cheaper than the host sync that asking
+            # `truncated.any()` costs.
             if device.type == "cuda" or truncated.any():
                 with torch.no_grad():
                     final_obs = info["final_obs"].clamp(-args.clip_observations, args.clip_observations)
-                    reward = reward + args.gamma * agent.get_value(final_obs) * truncated.float()
+                    reward = reward + args.gamma * agent.value(final_obs) * truncated.float()
             rewards_buf[step] = reward
 
             ep_human_return += human_reward
@@ -344,48 +410,76 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
 
         with run.timed("learning"):
             with torch.no_grad():
-                advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.get_value(next_obs),
+                advantages, returns = compute_gae(rewards_buf, values_buf, dones_buf, agent.value(next_obs),
                                                   next_done, args.gamma, args.gae_lambda)
             b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
             b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
-            b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+            b_advantages, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), values_buf.reshape(-1)
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
+            if agent.value_norm is not None:  # rl_games: the statistics take the values, then the returns
+                agent.value_norm.update(b_values)
+                b_values = agent.value_norm.normalise(b_values)
+                agent.value_norm.update(b_returns)
+                b_returns = agent.value_norm.normalise(b_returns)
             old_logstd = agent.actor_logstd.detach().clone()
+            # rl_games measures the KL against the policy that last trained on each sample: after each minibatch,
+            # the minibatch's reference becomes the policy it was just evaluated with.
+            ref_means, ref_logstd = b_means.clone(), old_logstd.expand_as(b_means).clone()
 
             clipfracs, kls = [], []
             for _epoch in range(args.update_epochs):
-                perm = torch.randperm(args.batch_size, device=device)
-                for start in range(0, args.batch_size, args.minibatch_size):
-                    mb = perm[start : start + args.minibatch_size]
+                epoch_kls = []
+                for k in range(args.num_minibatches):  # a fixed partition in rollout order, as in both PPOs
+                    mb = slice(k * args.minibatch_size, (k + 1) * args.minibatch_size)
                     _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
-                    # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
                     with torch.no_grad():
-                        kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
+                        if args.ppo == "bidexhands":
+                            # The KL to the rollout's policy on this minibatch sets this step's learning rate.
+                            kl = diagonal_gaussian_kl(b_means[mb], old_logstd, newmean, agent.actor_logstd)
+                            if kl > 2.0 * args.desired_kl:
+                                lr = max(1e-5, lr / 1.5)
+                            elif 0.0 < kl < args.desired_kl / 2.0:
+                                lr = min(1e-2, lr * 1.5)
+                            for group in optimizer.param_groups:
+                                group["lr"] = lr
+                        else:
+                            kl = diagonal_gaussian_kl(newmean, agent.actor_logstd, ref_means[mb], ref_logstd[mb])
+                            ref_means[mb], ref_logstd[mb] = newmean, agent.actor_logstd
                         kls.append(kl.item())
-                        if kl > 2.0 * args.desired_kl:
-                            lr = max(1e-5, lr / 1.5)
-                        elif 0.0 < kl < args.desired_kl / 2.0:
-                            lr = min(1e-2, lr * 1.5)
-                        for group in optimizer.param_groups:
-                            group["lr"] = lr
+                        epoch_kls.append(kl.item())
                     ratio = (newlogprob - b_logprobs[mb]).exp()
                     clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
                     pg_loss = torch.max(-b_advantages[mb] * ratio,
                                         -b_advantages[mb] * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
-                    v_loss = ((newvalue - b_returns[mb]) ** 2).mean()
+                    v_loss = (newvalue - b_returns[mb]) ** 2
+                    if args.clip_value_loss:
+                        clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(-args.clip_coef, args.clip_coef)
+                        v_loss = torch.max(v_loss, (clipped - b_returns[mb]) ** 2)
+                    v_loss = v_loss.mean()
+                    # rl_games' bounds loss: a quadratic penalty on action means beyond the soft bound +-1.1.
+                    bounds_loss = ((newmean - 1.1).clamp(min=0.0) ** 2 + (newmean + 1.1).clamp(max=0.0) ** 2).sum(-1).mean()
                     entropy_loss = entropy.mean()
-                    loss = pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
+                    loss = (pg_loss + args.vf_coef * v_loss - args.ent_coef * entropy_loss
+                            + args.bounds_loss_coef * bounds_loss)
                     optimizer.zero_grad()
                     loss.backward()
                     nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
                     optimizer.step()
+                if args.ppo == "rl_games":  # the epoch's mean KL sets the learning rate of the next epoch
+                    epoch_kl = float(np.mean(epoch_kls))
+                    if epoch_kl > 2.0 * args.desired_kl:
+                        lr = max(lr / 1.5, 1e-6)
+                    if epoch_kl < args.desired_kl / 2.0:
+                        lr = min(lr * 1.5, 1e-2)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
 
         # Logging. The success rate is over the episodes that ended in this iteration (kept from the last iteration
         # that ended any); Eureka's fitness is its maximum over training.
         components_mean = {name: total.item() / args.num_steps for name, total in component_sums.items()}
         run.log(global_step, {
             "charts/learning_rate": lr, "charts/SPS": int(global_step / (time.time() - start_time)),
-            "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
+            "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(), "losses/bounds_loss": bounds_loss.item(),
             "losses/approx_kl": float(np.mean(kls)), "losses/clipfrac": float(np.mean(clipfracs)),
             "charts/action_std": agent.actor_logstd.exp().mean().item(),
             **{f"charts/reward_components/{name}": value for name, value in components_mean.items()}})
@@ -488,21 +582,6 @@ def make_client(args: Args) -> LLMClient:
                      base_url=args.llm_base_url, temperature=args.llm_temperature)
 
 
-def evaluation_headline(evaluation: dict | None) -> dict:
-    """Means over the final evaluation's seeds (None without an evaluation), named like a training run's summary."""
-    def mean(values):
-        values = [v for v in values if v is not None]
-        return float(np.mean(values)) if values else None
-
-    if not evaluation:
-        return {"eval_max_success_rate": None, "eval_final_success_rate": None,
-                "eval_final_episodic_human_return": None, "evaluation_history": []}
-    return {"eval_max_success_rate": evaluation["max_success_rate_mean"],
-            "eval_final_success_rate": mean(evaluation["final_success_rates"]),
-            "eval_final_episodic_human_return": mean(evaluation["final_episodic_human_returns"]),
-            "evaluation_history": evaluation["histories"][0]}
-
-
 def search(args: Args, run_dir: Path, client=None) -> dict:
     """The Eureka loop; returns the search summary (also summary.json). `client` answers like `LLMClient.ask`."""
     client = client or make_client(args)
@@ -576,45 +655,38 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
                             "charts/best_max_success_rate": best["max_success_rate"] if best else None})
     (run_dir / "messages.json").write_text(json.dumps(messages, indent=2))
 
-    # Final evaluation: the best reward retrained from scratch on several seeds at the full budget.
-    evaluation = None
+    # The paper's evaluation: the best reward retrained from scratch on new seeds at the full budget, reported apart
+    # from the number it was selected on.
+    evaluation = NO_EVALUATION
     if best is not None and args.eval_seeds > 0:
-        answer = state.data["candidates"][best["label"]]
         text = state.data["answers"][best["position"]]["texts"][best["sample"]]
-        labels = [f"evaluation/seed{args.seed + k}" for k in range(args.eval_seeds)]
-        todo = [job(label, text, args.seed + k, args.eval_timesteps) for k, label in enumerate(labels)
+        seeds = [evaluation_seed(args.seed, k) for k in range(args.eval_seeds)]
+        labels = [f"evaluation/seed{seed}" for seed in seeds]
+        todo = [job(label, text, seed, args.eval_timesteps) for seed, label in zip(seeds, labels)
                 if label not in state.data["evaluations"]]
         run_jobs(todo, args.parallel_candidates, run_candidate, record("evaluations"), crashed_candidate)
         runs = [state.data["evaluations"][label] for label in labels]
-        successes = [r["max_success_rate"] for r in runs if r["status"] == "ok"]
+        evaluation = evaluation_summary(seeds, runs)
         correlations = [r["reward_correlation"] for r in runs if r.get("reward_correlation") is not None]
-        evaluation = {
-            "seeds": [args.seed + k for k in range(args.eval_seeds)], "timesteps": args.eval_timesteps,
-            "max_success_rates": [r["max_success_rate"] for r in runs],
-            "max_success_rate_mean": float(np.mean(successes)) if successes else None,
-            "max_success_rate_std": float(np.std(successes)) if successes else None,
-            "reward_correlation_mean": float(np.mean(correlations)) if correlations else None,
-            "final_success_rates": [r.get("final_success_rate") for r in runs],
-            "final_episodic_human_returns": [r.get("final_episodic_human_return") for r in runs],
-            "histories": [r.get("history", []) for r in runs],
-            "failures": [r["error"] for r in runs if r["status"] != "ok"],
-        }
+        evaluation["evaluation"]["reward_correlation_mean"] = float(np.mean(correlations)) if correlations else None
         for k, result in enumerate(runs):
             run.log(k, {"eval/max_success_rate": result["max_success_rate"]})
-        run.writer.add_text("eval/best_reward", "```python\n" + (answer["code"] or "") + "\n```")
+        run.writer.add_text("eval/best_reward", "```python\n" + (best["code"] or "") + "\n```")
 
     candidates = state.data["candidates"]
     summary = {
         "task": args.task, "seed": args.seed, "samples": args.samples, "iterations": args.iterations,
         "candidate_timesteps": args.candidate_timesteps, "llm_mode": args.llm_mode,
+        # The selection: the best candidate and the number it was selected on (its max success rate during the
+        # search, a maximum over candidates: biased upwards, so never the result to report).
         "best": None if best is None else {
-            "label": best["label"], "max_success_rate": best["max_success_rate"],
+            "label": best["label"], "selection_max_success_rate": best["max_success_rate"],
             "reward_correlation": best["reward_correlation"], "code": best["code"],
         },
-        "evaluation": evaluation, "iteration_summaries": iterations, "cpus": state.data["cpus"],
-        # The final evaluation's headline numbers at the top level, averaged over its seeds, so that the benchmark
-        # report reads a search like any other training run (`evaluation_history`: its first seed's curve).
-        **evaluation_headline(evaluation),
+        "iteration_summaries": iterations, "cpus": state.data["cpus"],
+        # The evaluation, the result to report: per seed under `evaluation`, their means at the top level (`eval_*`,
+        # `evaluation_history`: its first seed's curve), where the benchmark report reads a run's headline.
+        **evaluation,
         # Resume-safe cost: the summed training time of every candidate and evaluation run.
         "training_seconds": sum(r.get("seconds") or 0.0 for kind in ("candidates", "evaluations")
                                 for r in state.data[kind].values()),
@@ -644,6 +716,10 @@ def check_args(args: Args) -> None:
     if not (1 <= args.samples < 100 and 1 <= args.iterations < 100):
         usage_error("--samples and --iterations must be between 1 and 99 (candidate seeds are "
                     "seed·10000 + 100·iteration + sample, which must not collide)")
+    if args.num_envs * args.num_steps < args.num_minibatches:
+        usage_error(f"--num-minibatches ({args.num_minibatches}) must not exceed --num-envs x --num-steps")
+    if args.reward_scale <= 0 or args.bounds_loss_coef < 0:
+        usage_error("--reward-scale must be positive and --bounds-loss-coef 0 or more")
     if args.eval_seeds < 0 or args.max_retries < 0 or args.threads_per_candidate < 0:
         usage_error("--eval-seeds, --max-retries and --threads-per-candidate must be 0 or more")
 
@@ -655,8 +731,19 @@ def fill_runtime_args(args: Args) -> Args:
     return args
 
 
+def with_presets(args: Args) -> Args:
+    """The PPO that `--ppo` names, then the CPU preset where no CUDA GPU is used (the command line always wins)."""
+    if args.ppo == "bidexhands":
+        args = apply_preset(args, BIDEXHANDS_PPO, "Bi-DexHands PPO", "--ppo rl_games runs Eureka's")
+    if args.preset == "cpu" or (args.preset == "auto" and not (args.cuda and torch.cuda.is_available())):
+        args = apply_preset(args, CPU_PRESET, "CPU preset", "--preset paper runs the paper's settings")
+    return args
+
+
 if __name__ == "__main__":
     args = parse(Args)
+    if not args.resume:
+        args = with_presets(args)
     check_args(args)
     if args.resume:
         # The interrupted search's own settings; only the resume flag is new.
@@ -674,8 +761,8 @@ if __name__ == "__main__":
     best = summary["best"]
     if best is None:  # every answer was refused or failed: no result, so not a success either
         raise SystemExit(f"Eureka: no candidate reward trained without failing; their errors are in {run_dir}")
-    print(f"best reward: {best['label']} (max success {best['max_success_rate']:.3f})")
+    print(f"best reward: {best['label']} (selected on its search max success {best['selection_max_success_rate']:.3f})")
     if summary["evaluation"]:
         ev = summary["evaluation"]
-        print(f"final evaluation over {len(ev['seeds'])} seeds: max success {ev['max_success_rate_mean']} "
+        print(f"evaluation over {len(ev['seeds'])} new seeds: max success {ev['max_success_rate_mean']} "
               f"± {ev['max_success_rate_std']}, correlation with the human reward {ev['reward_correlation_mean']}")

@@ -28,6 +28,7 @@ from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, compile_llm_function
 from runkit import Run, apply_preset, check_choice, check_counts, parse, resumed_args, usage_error, write_json
+from runkit.evaluation import NO_EVALUATION, evaluation_seed, evaluation_summary
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
@@ -109,7 +110,10 @@ class Args:
     progress_sample: int = 0
     """which of the recorded progress-function samples to train with"""
     select_best: bool = False
-    """train every progress-function sample and keep the best by success, as the paper does (4 samples)"""
+    """train every progress-function sample, keep the best by success and retrain it on `eval_seeds` new seeds, as
+    the paper does (4 samples, 5 seeds)"""
+    eval_seeds: int = 5
+    """new seeds on which `--select-best` retrains the selected progress function (paper: 5; 0 skips)"""
     num_progress_samples: int = 4
     """number of progress functions asked from the LLM"""
     bonus_scale: float = 1e-3
@@ -119,7 +123,8 @@ class Args:
     bin_combination: Literal["sum", "tuple"] = "sum"
     """how per-sub-task bins form one bin id: the paper's sum (aliases (3,7) with (7,3)) or the non-aliasing tuple"""
     range_steps: int = 0
-    """env steps of uniformly random actions used to estimate the progress ranges (0: one episode)"""
+    """steps per env of uniformly random actions that estimate the progress ranges, counted in the budget (0: one
+    episode)"""
     range_extension: float = 1.0
     """the estimated range is extended on the progress side by this fraction of its width"""
     simhash_bits: int = 10
@@ -137,6 +142,8 @@ class Args:
     batch_size: int = 0
     minibatch_size: int = 0
     num_iterations: int = 0
+    range_env_steps: int = 0
+    """env steps of random actions that estimate the progress ranges (counted in `total_timesteps`)"""
 
 
 # Without a CUDA GPU the paper's 2048 envs and [1024, 1024, 512] MLPs would take days: at these settings dense-reward
@@ -353,7 +360,7 @@ class SimHash:
 
 def stack_progress(fn, state) -> tuple[torch.Tensor, list[int]]:
     values, directions = fn(state)
-    num_envs = state["progress_buf"].shape[0]
+    num_envs = state["shadow_hand_dof_pos"].shape[0]  # every task has the right hand
     for i, x in enumerate(values):  # a (1,) value would silently broadcast one bin, and one bonus, to every env
         if x.shape != (num_envs,):
             raise LLMCodeFailed(f"progress value {i} must have shape ({num_envs},) (one value per env), got {tuple(x.shape)}")
@@ -420,7 +427,7 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
             lo, hi = (torch.tensor(ckpt["ranges"][key], device=device) for key in ("lo", "hi"))
             directions = ckpt["ranges"]["directions"]
         else:
-            lo, hi, directions = estimate_ranges(progress_fn, env, args.range_steps or env.episode_length, args.seed)
+            lo, hi, directions = estimate_ranges(progress_fn, env, args.range_env_steps // args.num_envs, args.seed)
         discretiser = ProgressDiscretiser(lo, hi, directions, args.num_bins, args.bin_combination, args.range_extension)
         counts = VisitCounts(discretiser.num_ids, device)
         ranges = {"lo": lo.tolist(), "hi": hi.tolist(), "directions": list(directions)}
@@ -430,7 +437,7 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
         counts = VisitCounts(simhash.num_ids, device)
 
     agent = Agent(env.obs_dim, env.act_dim, args.hidden_sizes, args.init_noise_std).to(device)
-    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate)  # PyTorch's default eps 1e-8, as Bi-DexHands
     lr = args.learning_rate
 
     obs_buf = torch.zeros((args.num_steps, args.num_envs, env.obs_dim), device=device)
@@ -438,7 +445,8 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
     logprobs_buf, rewards_buf, dones_buf, values_buf = (torch.zeros((args.num_steps, args.num_envs), device=device) for _ in range(4))
     means_buf = torch.zeros_like(actions_buf)
 
-    global_step, start_iteration, best_success, best_original, history = 0, 1, 0.0, 0.0, []
+    # The range-estimation steps are env steps like any other: they count towards the budget.
+    global_step, start_iteration, best_success, best_original, history = args.range_env_steps, 1, 0.0, 0.0, []
     if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -455,8 +463,8 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
     ep_human_return = torch.zeros(args.num_envs, device=device)
     ep_length = torch.zeros(args.num_envs, device=device)
     start_time, start_step = time.time(), global_step
-    bar = run.progress(args.num_iterations * args.batch_size, (start_iteration - 1) * args.batch_size,
-                       f"{args.task} {args.reward}")
+    bar = run.progress(args.range_env_steps + args.num_iterations * args.batch_size,
+                       args.range_env_steps + (start_iteration - 1) * args.batch_size, f"{args.task} {args.reward}")
     for iteration in range(start_iteration, args.num_iterations + 1):
         # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
         # original success formula (for tasks where it differs from `success`: Switch).
@@ -529,9 +537,9 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
 
             clipfracs, kls = [], []
             for _epoch in range(args.update_epochs):
-                perm = torch.randperm(args.batch_size, device=device)
-                for start in range(0, args.batch_size, args.minibatch_size):
-                    mb = perm[start : start + args.minibatch_size]
+                # Bi-DexHands' sequential sampler: the same partition in rollout order every epoch, never shuffled.
+                for k in range(args.num_minibatches):
+                    mb = slice(k * args.minibatch_size, (k + 1) * args.minibatch_size)
                     _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
                     # Adaptive learning rate from the KL between old and new policy on this minibatch (Bi-DexHands).
                     with torch.no_grad():
@@ -623,33 +631,54 @@ def train_sample(args: Args, folder: Path | None, answer, alone: bool) -> dict:
         return failed
 
 
-def write_selection(folder: Path, summaries: list[dict]) -> dict:
+def selected(summaries: list[dict]) -> dict:
     """The paper's selection among the progress samples: the highest max success (failed samples cannot win)."""
     trained = [s for s in summaries if s.get("status", "ok") == "ok"]
     if not trained:
         raise SystemExit("every progress sample failed; see the errors in the sample folders' summary.json")
-    best = max(trained, key=lambda s: s["max_success_rate"])
-    summary = dict(best, selected_sample=best["progress_sample"], samples=summaries)
-    write_json(folder / "summary.json", summary)
-    print(f"best progress function: sample {best['progress_sample']} (max success {best['max_success_rate']:.3f})")
-    return summary
+    return max(trained, key=lambda s: s["max_success_rate"])
 
 
 def select_best(args: Args, folder: Path, answers) -> dict:
-    """Trains every progress sample not yet finished in `folder/sample<k>` (resuming the one `--resume` names), then
-    keeps the best. Every sample's function is saved before any trains, so that resuming an interrupted selection goes
-    on with the same functions."""
+    """Trains every progress sample not yet finished in `folder/sample<k>`, keeps the best, then retrains it on
+    `eval_seeds` new seeds in `folder/eval<j>` (the paper's evaluation); `--resume` names one of these runs. Every
+    sample's function is saved before any trains, so that resuming an interrupted selection goes on with the same
+    functions."""
+    seed = json.loads((folder / "config.json").read_text())["seed"]  # the selection's, whichever run is resumed
+
+    def train_unfinished(run_dir: Path, run_args: Args) -> dict:
+        resume = args.resume if args.resume and Path(args.resume).resolve().parent == run_dir.resolve() else None
+        if resume or not (run_dir / "summary.json").exists():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            train_sample(replace(run_args, resume=resume), run_dir, saved_answer(run_dir), False)
+        return json.loads((run_dir / "summary.json").read_text())
+
     for k, answer in enumerate(answers or []):
         (folder / f"sample{k}").mkdir(parents=True, exist_ok=True)
         (folder / f"sample{k}" / "progress_function.py").write_text(answer.text)
-    for k in range(args.num_progress_samples):
-        sample_dir = folder / f"sample{k}"
-        resume = args.resume if args.resume and Path(args.resume).resolve().parent == sample_dir.resolve() else None
-        if resume or not (sample_dir / "summary.json").exists():
-            sample_dir.mkdir(parents=True, exist_ok=True)
-            train_sample(replace(args, progress_sample=k, resume=resume), sample_dir, saved_answer(sample_dir), False)
-    return write_selection(folder, [json.loads((folder / f"sample{k}" / "summary.json").read_text())
-                                    for k in range(args.num_progress_samples)])
+    samples = [train_unfinished(folder / f"sample{k}", replace(args, seed=seed, progress_sample=k))
+               for k in range(args.num_progress_samples)]
+    best = selected(samples)["progress_sample"]
+    print(f"selected progress function: sample {best} (max success {samples[best]['max_success_rate']:.3f} in the "
+          f"selection, biased upwards: the evaluation on new seeds follows)")
+
+    seeds = [evaluation_seed(seed, j) for j in range(args.eval_seeds)]
+    for j in range(args.eval_seeds):
+        (folder / f"eval{j}").mkdir(exist_ok=True)
+        (folder / f"eval{j}" / "progress_function.py").write_text((folder / f"sample{best}" / "progress_function.py").read_text())
+    runs = [train_unfinished(folder / f"eval{j}", replace(args, seed=s, progress_sample=best)) for j, s in enumerate(seeds)]
+    summary = {
+        "task": args.task, "reward": args.reward, "seed": seed,
+        # The number the sample was selected on (a maximum over samples): kept apart, never the result to report.
+        "selection": {"selected_sample": best, "selection_max_success_rate": samples[best]["max_success_rate"],
+                      "samples": samples},
+        **(evaluation_summary(seeds, runs) if seeds else NO_EVALUATION),
+    }
+    write_json(folder / "summary.json", summary)
+    if seeds:
+        ev = summary["evaluation"]
+        print(f"evaluation over {len(seeds)} new seeds: max success {ev['max_success_rate_mean']} ± {ev['max_success_rate_std']}")
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -663,6 +692,8 @@ def check_args(args: Args) -> None:
                  simhash_bits=args.simhash_bits, **{f"hidden_sizes[{i}]": h for i, h in enumerate(args.hidden_sizes)})
     check_choice("--task", args.task, dexhands.TASKS)
     check_choice("--backend", args.backend, ("auto", "mujoco", "warp"))
+    if args.eval_seeds < 0:
+        usage_error(f"--eval-seeds must be 0 or more, got {args.eval_seeds}")
     if args.range_steps < 0:
         usage_error(f"--range-steps must be 0 (one episode) or more, got {args.range_steps}")
     if args.num_envs * args.num_steps < args.num_minibatches:
@@ -674,7 +705,9 @@ def check_args(args: Args) -> None:
 def fill_runtime_args(args: Args) -> Args:
     args.batch_size = int(args.num_envs * args.num_steps)
     args.minibatch_size = int(args.batch_size // args.num_minibatches)
-    args.num_iterations = max(1, args.total_timesteps // args.batch_size)
+    if args.reward in ("progresscounts", "progress-as-reward"):
+        args.range_env_steps = (args.range_steps or dexhands.TASK_CONFIGS[args.task].episode_length) * args.num_envs
+    args.num_iterations = max(1, (args.total_timesteps - args.range_env_steps) // args.batch_size)
     return args
 
 

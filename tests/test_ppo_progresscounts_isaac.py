@@ -113,7 +113,7 @@ def test_progress_contract_is_enforced():
     with pytest.raises(pc.LLMCodeFailed, match="NaN"):
         pc.validate_progress(([torch.tensor([float("nan")])], [1]))
     # One value for all envs would broadcast one bin, and one bonus, to every env: refused when called on a state.
-    state = {"progress_buf": torch.zeros(3)}
+    state = {"shadow_hand_dof_pos": torch.zeros(3, 24)}
     with pytest.raises(pc.LLMCodeFailed, match=r"shape \(3,\)"):
         pc.stack_progress(lambda state: ([torch.zeros(1)], [1]), state)
     assert pc.stack_progress(lambda state: ([torch.zeros(3)], [1]), state)[0].shape == (3, 1)
@@ -126,9 +126,9 @@ def test_a_refused_sample_is_named_and_drops_out_of_the_selection(tmp_path):
         pc.compile_progress(bad, 2)
     summaries = [{"progress_sample": 0, "max_success_rate": 0.1}, {"progress_sample": 1, "status": "failed",
                  "max_success_rate": None}, {"progress_sample": 2, "max_success_rate": 0.3}]
-    assert pc.write_selection(tmp_path, summaries)["selected_sample"] == 2
+    assert pc.selected(summaries)["progress_sample"] == 2
     with pytest.raises(SystemExit, match="every progress sample failed"):
-        pc.write_selection(tmp_path, summaries[1:2])
+        pc.selected(summaries[1:2])
 
 
 @pytest.mark.parametrize("task", SUPPORTED_TASKS)
@@ -152,7 +152,9 @@ def test_smoke_every_task_and_reward_mode(task, reward, tmp_path):
     if reward in ("progresscounts", "progress-as-reward"):
         fn, answer = progress_functions(pc, args, dexhands.make(task, num_envs=2))[0]
     summary = pc.train(args, tmp_path, fn, answer)
-    assert summary["global_step"] == 48
+    # The range-estimation episode (3 steps of 4 envs) counts towards the budget of 48 env steps.
+    range_steps = 12 if reward in ("progresscounts", "progress-as-reward") else 0
+    assert args.range_env_steps == range_steps and summary["global_step"] == range_steps + (48 - range_steps) // 16 * 16
     assert json.loads((tmp_path / "summary.json").read_text())["task"] == task
     scalars = read_scalars(tmp_path)
     for tag in ("charts/SPS", "losses/value_loss", "losses/policy_loss", "losses/approx_kl", "charts/learning_rate"):
@@ -165,37 +167,56 @@ def test_smoke_every_task_and_reward_mode(task, reward, tmp_path):
 def test_cli_select_best_checkpoints_and_resumes(tmp_path):
     common = [sys.executable, str(SCRIPT), "--task", "ShadowHandOver", "--num-envs", "4", "--num-steps", "4",
               "--hidden-sizes", "32", "32", "--range-steps", "3", "--no-cuda"]
-    subprocess.run(common + ["--total-timesteps", "32", "--select-best", "--save-model", "--checkpoint-every", "1"],
-                   cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(common + ["--total-timesteps", "32", "--select-best", "--eval-seeds", "2", "--save-model",
+                             "--checkpoint-every", "1"], cwd=tmp_path, check=True, capture_output=True)
     run_dir = next((tmp_path / "runs").iterdir())
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert len(summary["samples"]) == 4 and summary["selected_sample"] in range(4)
+    selection = summary["selection"]
+    assert len(selection["samples"]) == 4 and selection["selected_sample"] in range(4)
+    best = selection["selected_sample"]
+    assert selection["selection_max_success_rate"] == selection["samples"][best]["max_success_rate"]
+    # The paper's evaluation: the selected function retrained on new seeds, reported apart from the selection.
+    seeds = [runkit.evaluation_seed(1, j) for j in range(2)]
+    assert summary["evaluation"]["seeds"] == seeds and 1 not in seeds
+    for j, seed in enumerate(seeds):
+        run = json.loads((run_dir / f"eval{j}" / "summary.json").read_text())
+        assert run["seed"] == seed and run["progress_sample"] == best
+        assert (run_dir / f"eval{j}" / "progress_function.py").read_text() == (
+            run_dir / f"sample{best}" / "progress_function.py").read_text()
+        assert summary["evaluation"]["max_success_rates"][j] == run["max_success_rate"]
+    assert summary["eval_max_success_rate"] == pytest.approx(sum(summary["evaluation"]["max_success_rates"]) / 2)
     assert (run_dir / "config.json").exists() and (run_dir / "sample0" / "progress_function.py").exists()
     checkpoint = run_dir / "sample1" / "checkpoint.pt"
     assert checkpoint.exists()
+    # 12 range-estimation steps count towards each budget: 12 + 16 of 32, then 12 + 48 of 64.
+    assert selection["samples"][1]["global_step"] == 28
     # Resuming continues that sample (its own settings, from the checkpoint) from the saved iteration up to the new
     # budget, keeps its learning curve, and redoes the selection over the four samples.
     subprocess.run([sys.executable, str(SCRIPT), "--total-timesteps", "64", "--resume", str(checkpoint)],
                    cwd=tmp_path, check=True, capture_output=True)
     resumed = json.loads((run_dir / "sample1" / "summary.json").read_text())
-    assert resumed["global_step"] == 64 and resumed["progress_sample"] == 1 and resumed["task"] == "ShadowHandOver"
+    assert resumed["global_step"] == 60 and resumed["progress_sample"] == 1 and resumed["task"] == "ShadowHandOver"
     # The CPU of each stretch is recorded (a seed repeats a run only on the same kind of CPU): the start, then the resume.
-    assert summary["samples"][1]["cpus"] == [runkit.cpu_model()] and resumed["cpus"] == [runkit.cpu_model()] * 2
+    assert selection["samples"][1]["cpus"] == [runkit.cpu_model()] and resumed["cpus"] == [runkit.cpu_model()] * 2
     # The checkpoint carries the bins' ranges (the counts are only meaningful with them) and the curve so far.
     saved = torch.load(checkpoint, weights_only=False)
     ranges = json.loads((run_dir / "sample1" / "progress_ranges.json").read_text())
     assert saved["ranges"]["lo"] == ranges["lo"] and saved["ranges"]["hi"] == ranges["hi"] and "history" in saved
-    reselected = json.loads((run_dir / "summary.json").read_text())
-    assert reselected["samples"][1]["global_step"] == 64 and reselected["samples"][0] == summary["samples"][0]
-    # An interrupted selection: Ctrl-C during sample 2 left its checkpoint, and sample 3 never started. Resuming
-    # sample 2 also trains sample 3 (with the function saved when the selection began) and redoes the selection.
-    for leftover in ("sample2/summary.json", "sample3/summary.json", "sample3/checkpoint.pt"):
+    reselected = json.loads((run_dir / "summary.json").read_text())["selection"]
+    assert reselected["samples"][1]["global_step"] == 60 and reselected["samples"][0] == selection["samples"][0]
+    # An interrupted selection: Ctrl-C during sample 2 left its checkpoint, and sample 3 and the second evaluation
+    # run never finished. Resuming sample 2 also trains sample 3 (with the function saved when the selection began),
+    # redoes the selection, and finishes the evaluation at the selection's seeds.
+    for leftover in ("sample2/summary.json", "sample3/summary.json", "sample3/checkpoint.pt", "eval1/summary.json"):
         (run_dir / leftover).unlink()
     subprocess.run([sys.executable, str(SCRIPT), "--total-timesteps", "64", "--resume", str(run_dir / "sample2" / "checkpoint.pt")],
                    cwd=tmp_path, check=True, capture_output=True)
     final = json.loads((run_dir / "summary.json").read_text())
-    assert [s["progress_sample"] for s in final["samples"]] == [0, 1, 2, 3]
-    assert final["samples"][3]["global_step"] == 64 and (run_dir / "sample3" / "checkpoint.pt").exists()
+    assert [s["progress_sample"] for s in final["selection"]["samples"]] == [0, 1, 2, 3]
+    assert final["selection"]["samples"][3]["global_step"] == 60 and (run_dir / "sample3" / "checkpoint.pt").exists()
+    assert final["evaluation"]["seeds"] == seeds
+    assert json.loads((run_dir / "eval1" / "summary.json").read_text())["seed"] == seeds[1]
+
 
 
 def test_cli_rejects_an_unknown_task(tmp_path):

@@ -1,0 +1,77 @@
+"""The environment as context (Eureka's central idea): the source code that builds the state a reward function reads.
+
+Eureka shows the LLM the task's observation code rather than a description of it. Here that code is the env's own:
+`DexHandsEnv._read_state` and what it calls (the generic `StateReader`, the task's `add_task_state` and the
+helpers and constants that it uses), then the observation built from that state. It is read from the running code
+with `inspect`, so it cannot drift from what the reward function receives. Reward, success and reset code is never
+part of it: the LLM learns the task from the task description, as Eureka's did.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import textwrap
+import types
+
+from dexhands.env import DexHandsEnv
+from dexhands.state import StateReader
+from dexhands.tasks.base import TaskConfig
+
+# Generic code, in reading order: the state a reward function receives, then the policy's observation of it.
+STATE_CODE = (DexHandsEnv._read_state, DexHandsEnv._add_goals, StateReader.read, StateReader._base_pose)
+OBSERVATION_CODE = (StateReader.observe,)
+
+
+def environment_code(task: TaskConfig) -> str:
+    """Python source of everything that computes `state` (and the observation) for `task`, as one listing."""
+    task_class = type(task)
+    methods = [getattr(task_class, name) for name in ("add_task_state", "observation_block")]
+    chunks = [_source(f) for f in STATE_CODE]
+    chunks += [_source(m) for m in methods if _has_body(m)]
+    chunks += [_source(f) for f in OBSERVATION_CODE]
+    used = _helpers([*STATE_CODE, *methods, *OBSERVATION_CODE])
+    fields = _fields_read(task, methods)
+    header = [f"# {task.name}: the task's settings that the code below reads"] + [f"# self.{k} = {v!r}" for k, v in fields]
+    constants = [f"{name} = {value!r}" for name, value in used if not callable(value)]
+    helpers = [_source(value) for _, value in used if callable(value)]
+    parts = ["\n".join(header) if fields else "", "\n".join(constants), *helpers, *chunks]
+    return "\n\n".join(part for part in parts if part).strip() + "\n"
+
+
+def _source(function) -> str:
+    return textwrap.dedent(inspect.getsource(function)).rstrip()
+
+
+def _has_body(method) -> bool:
+    """False for a method whose body is only a docstring (the base class's `add_task_state`)."""
+    body = ast.parse(_source(method)).body[0].body
+    return not (len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant))
+
+
+def _helpers(functions) -> list[tuple[str, object]]:
+    """Module-level constants, and the task helpers (`dexhands.tasks`), that the listed functions use by name."""
+    found: dict[str, object] = {}
+    for function in functions:
+        module_globals = vars(inspect.getmodule(function))
+        for node in ast.walk(ast.parse(_source(function))):
+            if isinstance(node, ast.Name) and node.id in module_globals and node.id not in found:
+                value = module_globals[node.id]
+                if isinstance(value, types.FunctionType) and value.__module__.startswith("dexhands.tasks"):
+                    found[node.id] = value
+                elif isinstance(value, int | float | str | tuple | dict) and not isinstance(value, bool):
+                    found[node.id] = value
+    return sorted(found.items(), key=lambda item: callable(item[1]))
+
+
+def _fields_read(task: TaskConfig, methods) -> list[tuple[str, object]]:
+    """The task's dataclass fields that its methods read as `self.<field>`, with their values."""
+    names = {field.name for field in dataclasses.fields(task)}
+    read = []
+    for method in methods:
+        for node in ast.walk(ast.parse(_source(method))):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+                    and node.attr in names and node.attr not in read):
+                read.append(node.attr)
+    return [(name, getattr(task, name)) for name in read]
