@@ -60,7 +60,7 @@ class Args:
     checkpoint_frequency: int = 1_000_000
     """with --save-model, checkpoint every this many env steps"""
     resume: str | None = None
-    """path of a checkpoint to continue training from (its run folder is reused)"""
+    """path of a checkpoint (`<run folder>/checkpoint.pt`) to continue training from (its run folder is reused)"""
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
@@ -813,15 +813,17 @@ class Actors:
 def train(args: Args) -> dict:
     """Trains in a new run folder (or the resumed checkpoint's) and returns the summary. Ctrl-C, a dead actor or a
     fatal LLM error stop the actors and the annotator, then write `interrupted_summary.json` (not summary.json, which
-    the benchmark sweep takes for a finished run) and the checkpoint (with --save-model; Ctrl-C always saves one)."""
+    the benchmark sweep takes for a finished run). A checkpoint is saved only where the state is whole: between two
+    updates, on schedule (with --save-model) and after a first Ctrl-C (which finishes the update under way). An
+    exception (a dead actor, a fatal LLM error, a second Ctrl-C) can come in the middle of an update: it saves
+    nothing, and the last checkpoint stays as it was."""
     workers = args.num_workers or os.cpu_count() or 1
     slots_per_batch = args.batch_size // (args.rollout * args.envs_per_worker)
     args = replace(args, num_workers=workers, num_buffers=args.num_buffers or 2 * workers + slots_per_batch)
     ext_coeff = TASK_COEFF[args.task] if args.extrinsic_reward_coeff is None else args.extrinsic_reward_coeff
     llm_coeff = 0.0 if args.reward_model == "none" else args.llm_reward_coeff
     setting = args.task if ext_coeff != 0 else args.task.replace("Score", "RewardFree")
-    run = Run(args, f"{setting}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT,
-              checkpoint_file=f"{args.exp_name}.cleanrl_model")
+    run = Run(args, f"{setting}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -895,7 +897,7 @@ def train(args: Args) -> dict:
             with run.timed("reward model"):
                 if reward_model is not None:
                     reward_model.update()
-            if annotator.fatal_error is not None:  # saved below, then one line
+            if annotator.fatal_error is not None:  # after the update, before its step is counted: nothing saved
                 error = SystemExit(f"error: ONI annotator: {annotator.fatal_error}")
                 break
             global_step += args.batch_size
@@ -931,15 +933,17 @@ def train(args: Args) -> dict:
             if run.due(global_step >= next_ckpt) and not run.stop.requested:  # Ctrl-C: saved below, actors stopped
                 run.save(state())
                 next_ckpt = global_step + args.checkpoint_frequency
-    except (Exception, KeyboardInterrupt) as exc:  # a dead actor, a second Ctrl-C: keep what was learned
+    except (Exception, KeyboardInterrupt) as exc:  # a dead actor, a second Ctrl-C: maybe mid-update, not saved
         error = exc
     finally:
         actors.close()
         annotator.close()
         bar.close()
 
-    if isinstance(error, KeyboardInterrupt) or run.stop.requested:  # Ctrl-C, once or twice: saved, then resumable
-        run.stop.requested, error = True, error or KeyboardInterrupt()
+    # A first Ctrl-C (and nothing else) ended the loop between two updates: the state is whole, saved below
+    ctrl_c = error is None and run.stop.requested
+    if ctrl_c:
+        error = KeyboardInterrupt()
     elapsed = time.time() - start_time
     # classification: how well the classifier reproduces the labels it trained on, and the whole table (cached mode:
     # also the messages the run never saw, which is where the classifier generalises or not)
@@ -964,8 +968,10 @@ def train(args: Args) -> dict:
     }
     if error is not None:
         write_json(run.dir / "interrupted_summary.json", {**summary, "cpus": run.cpus})
-    if run.due(True):
-        print(f"checkpoint written to {run.save(state())}")  # after Ctrl-C, run.save ends with the resume command
+    # Saved after a first Ctrl-C (run.save then ends with the resume command), or at the end of a run that trained
+    # (with --save-model); never after an exception, which may have left an update half done
+    if ctrl_c or (error is None and global_step > start_step and run.due(True)):
+        print(f"checkpoint written to {run.save(state())}")
     if error is not None:
         run.close()
         raise error

@@ -59,7 +59,8 @@ class Args:
     checkpoint_frequency: int = 100
     """with --save-model, checkpoint every this many PPO updates"""
     resume: str | None = None
-    """path of a checkpoint to resume from (its run folder and settings are reused; a new --total-timesteps is not)"""
+    """path of a checkpoint (`<run folder>/checkpoint.pt`) to resume from (its run folder and settings are reused; a
+    new --total-timesteps is not)"""
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
@@ -432,8 +433,7 @@ def compute_gae(rewards, values, gamma: float, lam: float):
 # ---------------------------------------------------------------------------------------------------------------------
 def train(args: Args) -> dict:
     """Trains the shared policy in a new run folder (or the resumed checkpoint's) and returns its summary."""
-    run = Run(args, f"{args.scenario}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT,
-              checkpoint_file="ippo_lare_mpe.cleanrl_model")
+    run = Run(args, f"{args.scenario}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)

@@ -27,7 +27,7 @@ from llmcode.safe_runner import compile_llm_function
 from runkit import Run, check_counts, parse, resumed_args, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
+CHECKPOINT_FORMAT = 3  # saved in each checkpoint; a resume refuses any other (3: the LLM's info under "llm")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ class Args:
     checkpoint_frequency: int = 100_000
     """with --save-model, checkpoint every this many steps"""
     resume: str | None = None
-    """path of a checkpoint to continue training from (its run folder is reused)"""
+    """path of a checkpoint (`<run folder>/checkpoint.pt`) to continue training from (its run folder is reused)"""
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
@@ -481,8 +481,7 @@ def evaluate(actor, env_id, n, seed, device, max_episode_steps=None):
 # ---------------------------------------------------------------------------------------------------------------------
 def train(args: Args) -> dict:
     """Trains one policy in a new run folder (or the resumed checkpoint's) and returns its summary."""
-    run = Run(args, f"{args.env_id}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT,
-              checkpoint_file="td3_lare_mujoco.cleanrl_model")
+    run = Run(args, f"{args.env_id}__{args.exp_name}__{args.seed}", CHECKPOINT_FORMAT)
     ckpt = run.checkpoint
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -502,7 +501,7 @@ def train(args: Args) -> dict:
     encoder, source, llm_info = None, None, {}
     if args.reward_model == "lare":
         if ckpt is not None:  # the checkpoint carries the verified function: no LLM needed to resume
-            source, llm_info = ckpt["llm_source"], ckpt["llm_info"]
+            source, llm_info = ckpt["llm_source"], ckpt["llm"]
         else:
             try:
                 source, factor_num, llm_info = design_latent_reward(args, env, print)
@@ -663,7 +662,7 @@ def train(args: Args) -> dict:
             run.save({**{name: part.state_dict() for name, part in parts.items()}, "global_step": global_step + 1,
                       "best_eval": best_eval, "evals": evals, "rng": rng.bit_generator.state, "buffer": rb.state_dict(),
                       "env": env_snapshot(env), "obs": obs, "ep_return": ep_return, "ep_length": ep_length,
-                      "resumes": resumes, "llm_source": source, "llm_info": llm_info})
+                      "resumes": resumes, "llm_source": source, "llm": llm_info})
 
     env.close()
     train_time, eval_time = time.time() - start_time, run.seconds["evaluation"]

@@ -138,7 +138,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "an interrupted run continue), evaluation every 10k steps over 5 episodes",
             "paper": "1M env steps, evaluation every 5k steps over 10 episodes",
         },
-        checkpoint_glob="*/td3_lare_mujoco.cleanrl_model",
+        checkpoint_glob="*/checkpoint.pt",
         aggregate_scale="minmax", metric="final_eval_return", metric_label="evaluation return at the end of training",
         extra_metrics=("best_eval_return", "sps"),
         curves=(("eval_return", "evaluation return (dense task reward)"),),

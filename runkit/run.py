@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import random
 import shlex
@@ -33,6 +34,8 @@ class Run:
     - Each checkpoint holds every global random stream and the CPU of each stretch of the run: a seed fixes a run on
       one kind of CPU only (matrix kernels round differently across kinds).
     - `run.timed(part)` adds up the seconds spent in each part of the loop for summary.json.
+    - A resume of a run that had already finished (its progress bar starts at its total) trains nothing, and
+      `run.finish` keeps the summary.json of the stretch that trained rather than one of near-zero timings.
     """
 
     current: Run | None = None  # one run at a time per process: a new one closes the one an exception left open
@@ -69,6 +72,7 @@ class Run:
         self.seconds: dict[str, float] = defaultdict(float)
         self.started = time.time()
         self.bar = None
+        self.steps: tuple[int, int] | None = None  # (initial, total) of the progress bar
         self.stop = Stopper().install() if catch_ctrl_c else Stopper()
         self.clock = CheckpointClock()
         Run.current = self
@@ -89,6 +93,7 @@ class Run:
         """The progress bar, in env steps: speed and ETA; the loop adds success or return with `set_postfix`."""
         from tqdm import tqdm
 
+        self.steps = (initial, total)
         self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step", unit_scale=True, **kwargs)
         return self.bar
 
@@ -109,9 +114,19 @@ class Run:
         """The global random streams as the checkpoint saved them (call it after setup has drawn from them)."""
         restore_random_streams(self.checkpoint["random_streams"])
 
+    def finished_before(self) -> bool:
+        """Whether this is a resume of a run that had already finished: its checkpoint is at or past the total of the
+        progress bar, so this stretch trains nothing."""
+        return self.checkpoint is not None and self.steps is not None and self.steps[0] >= self.steps[1]
+
     def finish(self, summary: dict) -> dict:
         """Writes summary.json, with the CPUs and the seconds spent per part (unless `summary` has its own), and
-        closes the run."""
+        closes the run. A resume of a finished run keeps the summary.json it has (and returns it): this stretch
+        trained nothing, and its timings would be near zero."""
+        existing = self.dir / "summary.json"
+        if self.finished_before() and existing.is_file():
+            self.close()
+            return json.loads(existing.read_text())
         seconds = {**self.seconds, "total": time.time() - self.started}
         summary = {"cpus": self.cpus, **summary, "seconds": {**seconds, **summary.get("seconds", {})}}
         write_json(self.dir / "summary.json", summary)

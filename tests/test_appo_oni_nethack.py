@@ -230,7 +230,7 @@ def test_checkpoint_resumes(monkeypatch, tmp_path, oni):
     # 10-step episodes: some end in each stretch, so that the learning curve has points on both sides of the resume
     first, s1 = run_script(monkeypatch, tmp_path / "a", *tiny(max_episode_steps=10), "--reward-model", "classification",
                            "--save-model")
-    ckpt_path = first / "appo_oni_nethack.cleanrl_model"
+    ckpt_path = first / "checkpoint.pt"
     ckpt = torch.load(ckpt_path, weights_only=False)
     assert ckpt["annotator"]["labels"] and ckpt["reward_model"]["dataset"] and ckpt["reward_model"]["optimizer"]["state"]
     assert ckpt["optimizer"]["state"]
@@ -247,6 +247,17 @@ def test_checkpoint_resumes(monkeypatch, tmp_path, oni):
     # The CPU of each stretch is recorded: the start, then the resume.
     cpu = runkit.cpu_model()
     assert s1["cpus"] == [cpu] and s2["cpus"] == [cpu, cpu]
+
+
+def test_resuming_a_finished_run_keeps_its_summary_and_checkpoint(monkeypatch, tmp_path):
+    # The final checkpoint of a finished run, resumed with the same budget: nothing to train, nothing rewritten (no
+    # summary of near-zero timings, no checkpoint that adds a stretch of the run that trained nothing)
+    first, _ = run_script(monkeypatch, tmp_path, *tiny(), "--reward-model", "none", "--save-model")
+    summary, ckpt = ((first / name).read_bytes() for name in ("summary.json", "checkpoint.pt"))
+    again, _ = run_script(monkeypatch, tmp_path, *tiny(), "--reward-model", "none",
+                          "--resume", str(first / "checkpoint.pt"))
+    assert again == first
+    assert (first / "summary.json").read_bytes() == summary and (first / "checkpoint.pt").read_bytes() == ckpt
 
 
 def test_live_run_survives_outage(monkeypatch, tmp_path, fake_llm):
@@ -642,7 +653,7 @@ def test_cached_ranking_replays_recorded_preferences(oni, tmp_path):
 
 
 # ---------------------------------------------------------------- interrupted runs
-def test_fatal_llm_error_stops_the_run_and_keeps_its_state(monkeypatch, tmp_path, fake_llm):
+def test_fatal_llm_error_stops_the_run_and_saves_no_checkpoint(monkeypatch, tmp_path, fake_llm):
     fake_llm.set_handler(lambda request, i: Reply(status=404, error_message="model not found"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -655,33 +666,73 @@ def test_fatal_llm_error_stops_the_run_and_keeps_its_state(monkeypatch, tmp_path
     summary = json.loads((run_dir / "interrupted_summary.json").read_text())
     assert summary["interrupted"] and "HTTP 404" in summary["error"] and "model not found" in summary["llm_last_error"]
     assert summary["global_step"] < 3200 and summary["label_files"] == []
-    assert (run_dir / "appo_oni_nethack.cleanrl_model").is_file()
+    # The error is noticed after an update and before its step is counted: no checkpoint of that state (none was due
+    # on schedule before it, --checkpoint-frequency being 1M)
+    assert not (run_dir / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("how", ["signal", "raise"])
-def test_ctrl_c_saves_checkpoint_and_summary(monkeypatch, tmp_path, how):
-    # signal: a Ctrl-C during the second update, which finishes before the run stops; raise: a KeyboardInterrupt
-    # inside it (a second Ctrl-C), so that the run stops with the state before it
+def tiny_args(mod, tmp_path, **overrides):
+    return mod.Args(num_workers=2, envs_per_worker=2, rollout=8, batch_size=32, total_timesteps=96, hidden_size=32,
+                    torch_threads=1, save_model=True, runs_dir=str(tmp_path), reward_model="none", **overrides)
+
+
+def test_a_first_ctrl_c_finishes_the_update_then_saves_and_exits_0(monkeypatch, tmp_path):
+    # a Ctrl-C during the second update: that update finishes, then the run saves its state after it and stops
     mod = load_script("appo_oni_nethack")
     update, calls = mod.learner_update, []
 
     def interrupted_update(*a, **k):
         calls.append(1)
-        if len(calls) == 2 and how == "signal":
+        if len(calls) == 2:
             os.kill(os.getpid(), signal.SIGINT)
-        elif len(calls) == 2:
-            raise KeyboardInterrupt
         return update(*a, **k)
 
     monkeypatch.setattr(mod, "learner_update", interrupted_update)
-    args = mod.Args(num_workers=2, envs_per_worker=2, rollout=8, batch_size=32, total_timesteps=96, hidden_size=32,
-                    torch_threads=1, save_model=True, runs_dir=str(tmp_path), reward_model="none")
     with pytest.raises(SystemExit) as stopped:  # Ctrl-C: saved, the resume command printed, exit code 0
-        mod.train(args)
-    assert stopped.value.code == 0
+        mod.train(tiny_args(mod, tmp_path))
+    assert stopped.value.code == 0 and len(calls) == 2
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     summary = json.loads((run_dir / "interrupted_summary.json").read_text())
     assert summary["interrupted"] and summary["error"].startswith("KeyboardInterrupt")
-    ckpt = torch.load(run_dir / "appo_oni_nethack.cleanrl_model", weights_only=False)
-    steps, version = (64, 2) if how == "signal" else (32, 1)
-    assert ckpt["global_step"] == steps == summary["global_step"] and ckpt["version"] == version
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert ckpt["global_step"] == 64 == summary["global_step"] and ckpt["version"] == 2
+
+
+@pytest.mark.parametrize("how", ["exception", "second ctrl-c"])
+def test_an_update_cut_short_leaves_the_last_checkpoint_as_it_was(monkeypatch, tmp_path, how):
+    # A checkpoint on schedule after the first update (step 32). The second update changes the weights and the
+    # optimiser, then is cut short before the run counts it: by an exception, or by a second Ctrl-C (KeyboardInterrupt
+    # at once). That half-done state must not be saved: the step-32 checkpoint stays, byte for byte.
+    mod = load_script("appo_oni_nethack")
+    update, calls, saved, agents = mod.learner_update, [], [], []
+
+    def update_cut_short(agent, *a, **kw):
+        calls.append(1)
+        if len(calls) < 2:
+            return update(agent, *a, **kw)
+        (checkpoint,) = tmp_path.glob("*/checkpoint.pt")
+        saved.append(checkpoint.read_bytes())
+        update(agent, *a, **kw)
+        agents.append({k: v.detach().cpu().clone() for k, v in agent.state_dict().items()})
+        if how == "second ctrl-c":
+            os.kill(os.getpid(), signal.SIGINT)  # the first: stop after this update ...
+            deadline = time.monotonic() + 10
+            while not runkit.Run.current.stop.requested and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)  # ... the second: stop at once
+            time.sleep(10)  # the handler raises KeyboardInterrupt here
+        raise RuntimeError("an update cut short")
+
+    monkeypatch.setattr(mod, "learner_update", update_cut_short)
+    with pytest.raises(KeyboardInterrupt if how == "second ctrl-c" else RuntimeError):  # raised, not SystemExit(0)
+        mod.train(tiny_args(mod, tmp_path, checkpoint_frequency=32))
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert len(calls) == 2 and (run_dir / "checkpoint.pt").read_bytes() == saved[0]
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert ckpt["global_step"] == 32 and ckpt["version"] == 1
+    # what an overwrite would have saved differs: the update had changed the weights
+    assert any(not torch.equal(ckpt["agent"][k], v) for k, v in agents[0].items())
+    summary = json.loads((run_dir / "interrupted_summary.json").read_text())
+    assert summary["interrupted"] and summary["error"].startswith("KeyboardInterrupt" if how == "second ctrl-c"
+                                                                    else "RuntimeError: an update cut short")
+    assert not (run_dir / "summary.json").exists()

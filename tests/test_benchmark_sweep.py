@@ -1,5 +1,6 @@
 """The sweep runner and the report: planning, resuming, one real tiny run, and the report written from it."""
 
+import inspect
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import runkit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmark"))
@@ -66,7 +69,8 @@ def test_an_interrupted_run_resumes_from_its_newest_checkpoint(tmp_path):
     args = sweep.Args(experiments=("lare_mujoco",), budget="cpu", seeds=(1,), runs_root=str(tmp_path))
     run = sweep.plan(args)[0]
     assert run.resume_command() == run.command  # nothing to resume from yet
-    old, new = run.folder / "attempt1" / "td3_lare_mujoco.cleanrl_model", run.folder / "attempt2" / "td3_lare_mujoco.cleanrl_model"
+    name = inspect.signature(runkit.Run).parameters["checkpoint_file"].default  # what the scripts write: checkpoint.pt
+    old, new = run.folder / "attempt1" / name, run.folder / "attempt2" / name
     for path, mtime in ((old, 1_000), (new, 2_000)):
         path.parent.mkdir(parents=True)
         path.write_bytes(b"")

@@ -239,7 +239,7 @@ def summary_of(run_dir):
 
 
 def checkpoint_of(run_dir):
-    return torch.load(run_dir / "ippo_lare_mpe.cleanrl_model", weights_only=False)
+    return torch.load(run_dir / "checkpoint.pt", weights_only=False)
 
 
 def logged_steps(run_dir, tag):
@@ -262,7 +262,7 @@ def test_a_resumed_run_continues_exactly(backend, tmp_path, monkeypatch, mpe):
     common = ["--backend", backend, *EXACT, "--reward-frequency", "3"]
     straight = run_script(monkeypatch, tmp_path / "a", *common, "--total-timesteps", "40")
     stopped = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "20")
-    resumed = resume_script(monkeypatch, stopped / "ippo_lare_mpe.cleanrl_model", *common, "--total-timesteps", "40")
+    resumed = resume_script(monkeypatch, stopped / "checkpoint.pt", *common, "--total-timesteps", "40")
     a, c = summary_of(straight), summary_of(resumed)
     assert len(a["train_returns"]) == 4 and a["train_returns"] == c["train_returns"]
     # The CPU of each stretch is recorded (a seed repeats a run only on the same kind of CPU): the start, then the resume.
@@ -302,19 +302,28 @@ def test_explained_variance_compares_values_and_returns_in_return_space(tmp_path
     assert with_norm["losses/explained_variance"][0] == pytest.approx(without["losses/explained_variance"][0], abs=1e-6)
 
 
+def test_resuming_a_finished_run_keeps_its_summary_and_checkpoint(tmp_path, monkeypatch):
+    # The final checkpoint of a finished run, resumed with the same budget: nothing to train, nothing rewritten
+    common = ["--backend", "mpe2", "--scenario", "spread_n6", "--reward-model", "none", "--save-model", *TINY]
+    first = run_script(monkeypatch, tmp_path, *common)
+    summary, ckpt = ((first / name).read_bytes() for name in ("summary.json", "checkpoint.pt"))
+    assert resume_script(monkeypatch, first / "checkpoint.pt", *common) == first
+    assert (first / "summary.json").read_bytes() == summary and (first / "checkpoint.pt").read_bytes() == ckpt
+
+
 @pytest.mark.filterwarnings("ignore:prompt at position")  # TINY's short episodes change the prompt
 def test_save_and_resume(tmp_path, monkeypatch):
     first = run_script(monkeypatch, tmp_path / "a", "--backend", "vmas", "--scenario", "tag_n6", "--save-model", *TINY)
-    ckpt = torch.load(first / "ippo_lare_mpe.cleanrl_model", weights_only=False)
+    ckpt = torch.load(first / "checkpoint.pt", weights_only=False)
     assert ckpt["update"] == 2 and len(ckpt["buffer"]["returns"]) == 4 and ckpt["llm"]["factor_num"] == 8
     # The same checkpoint as if written on a GPU (every tensor tagged cuda:0): it must resume on this machine too, also
     # when it has no GPU (torch.load then needs map_location).
     with monkeypatch.context() as patch:
         patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
         (tmp_path / "gpu").mkdir()
-        torch.save(ckpt, tmp_path / "gpu" / "gpu.cleanrl_model")
+        torch.save(ckpt, tmp_path / "gpu" / "checkpoint.pt")
     more = [a if a != "20" else "40" for a in TINY]
-    second = resume_script(monkeypatch, tmp_path / "gpu" / "gpu.cleanrl_model", "--backend", "vmas", "--scenario", "tag_n6",
+    second = resume_script(monkeypatch, tmp_path / "gpu" / "checkpoint.pt", "--backend", "vmas", "--scenario", "tag_n6",
                            *more)
     summary = json.loads((second / "summary.json").read_text())
     assert [s for s, _ in summary["evals"]] == [20, 40] and len(summary["train_returns"]) == 4

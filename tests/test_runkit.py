@@ -114,3 +114,29 @@ def test_ctrl_c_stops_the_running_workers_and_starts_no_more(tmp_path):
     assert parent.returncode != 0 and "KeyboardInterrupt" in err and "finished" not in out
     assert sorted(p.parent.name for p in tmp_path.glob("job*/started")) == ["job0", "job1"]  # no new job started
     assert not list(tmp_path.glob("job*/result.json"))
+
+
+def test_resuming_a_finished_run_keeps_its_summary(tmp_path):
+    # A run trains to its total (10 steps) and finishes; its final checkpoint is resumed with the same total: nothing
+    # is left to train, and the summary of the stretch that trained stays as it was (not one of near-zero timings).
+    run = runkit.Run(Args(runs_dir=str(tmp_path)), "demo", checkpoint_format=7)
+    run.progress(10, 0, disable=True)
+    with run.timed("simulation"):
+        time.sleep(0.05)
+    path = run.save({"step": 10})
+    first = run.finish({"score": 1.0})
+    written = (run.dir / "summary.json").read_bytes()
+    assert first["seconds"]["simulation"] >= 0.05
+
+    resumed = runkit.Run(Args(runs_dir=str(tmp_path), resume=str(path)), "demo", checkpoint_format=7)
+    resumed.progress(10, resumed.checkpoint["step"], disable=True)
+    assert resumed.finished_before()
+    assert resumed.finish({"score": 0.0}) == first and (run.dir / "summary.json").read_bytes() == written
+    assert runkit.Run.current is None  # closed all the same
+
+    # With a larger total the resumed run trains on, and its summary replaces the first
+    longer = runkit.Run(Args(runs_dir=str(tmp_path), resume=str(path)), "demo", checkpoint_format=7)
+    longer.progress(20, longer.checkpoint["step"], disable=True)
+    assert not longer.finished_before()
+    assert longer.finish({"score": 2.0})["score"] == 2.0
+    assert json.loads((run.dir / "summary.json").read_text())["score"] == 2.0

@@ -257,12 +257,12 @@ def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_
               "--batch-size", "32", "--rrd-k", "8", "--eval-frequency", "300", "--eval-episodes", "1"]
     straight = run_script(monkeypatch, tmp_path / "a", *common, "--total-timesteps", "300")
     stopped = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "170")
-    ckpt = torch.load(stopped / "td3_lare_mujoco.cleanrl_model", weights_only=False)
+    ckpt = torch.load(stopped / "checkpoint.pt", weights_only=False)
     assert 0 < ckpt["ep_length"] and ckpt["buffer"]["total"] == 170  # mid-episode, its partial transitions kept
     resumed = run_script(monkeypatch, tmp_path / "b", *common, "--total-timesteps", "300",  # goes on in its folder
-                         "--resume", str(stopped / "td3_lare_mujoco.cleanrl_model"))
+                         "--resume", str(stopped / "checkpoint.pt"))
     assert resumed == stopped
-    a, c = (torch.load(run / "td3_lare_mujoco.cleanrl_model", weights_only=False) for run in (straight, resumed))
+    a, c = (torch.load(run / "checkpoint.pt", weights_only=False) for run in (straight, resumed))
     for part in ("actor", "qf1", "decoder"):
         for name, value in a[part].items():
             assert torch.equal(value, c[part][name]), (part, name)
@@ -277,10 +277,20 @@ def test_a_run_resumed_mid_episode_continues_exactly(tmp_path, monkeypatch, env_
     assert summary["cpus"] == [runkit.cpu_model()] * 2 and runkit.cpu_model() not in ("", "unknown")
 
 
+def test_resuming_a_finished_run_keeps_its_summary_and_checkpoint(tmp_path, monkeypatch):
+    # The final checkpoint of a finished run, resumed with the same budget: nothing to train, nothing rewritten
+    common = ["--env-id", "Reacher-v5", "--reward-model", "none", "--save-model", *TINY]
+    first = run_script(monkeypatch, tmp_path, *common)
+    summary, ckpt = ((first / name).read_bytes() for name in ("summary.json", "checkpoint.pt"))
+    again = run_script(monkeypatch, tmp_path, *common, "--resume", str(first / "checkpoint.pt"))
+    assert again == first
+    assert (first / "summary.json").read_bytes() == summary and (first / "checkpoint.pt").read_bytes() == ckpt
+
+
 def test_truncation_handling_and_resume(tmp_path, monkeypatch):
     first = run_script(monkeypatch, tmp_path / "a", "--env-id", "Reacher-v5", "--reward-model", "lare", "--save-model",
                        "--max-episode-steps", "30", *TINY)
-    ckpt = torch.load(first / "td3_lare_mujoco.cleanrl_model", weights_only=False)
+    ckpt = torch.load(first / "checkpoint.pt", weights_only=False)
     buf = ckpt["buffer"]
     assert ckpt["global_step"] == 300 and buf["total"] == 300 and len(buf["ep_len"]) == 10
     # Reacher only truncates: no termination is stored, so TD3 bootstraps through every time limit.
@@ -293,7 +303,7 @@ def test_truncation_handling_and_resume(tmp_path, monkeypatch):
     assert (buf["episodic_rewards"][np.setdiff1d(np.arange(300), ends)] == 0).all()
     # Resume: continues at step 300 with the same buffer and the LLM function from the checkpoint.
     second = run_script(monkeypatch, tmp_path / "a", "--env-id", "Reacher-v5", "--reward-model", "lare",
-                        "--max-episode-steps", "30", "--resume", str(first / "td3_lare_mujoco.cleanrl_model"),
+                        "--max-episode-steps", "30", "--resume", str(first / "checkpoint.pt"),
                         *[a if a != "300" else "400" for a in TINY])
     summary = json.loads((second / "summary.json").read_text())
     assert second == first and [s for s, _ in summary["evals"]] == [200, 300, 400] and summary["llm"]["factor_num"] == 5
