@@ -64,7 +64,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         budget_notes={
             "cpu": "512 envs, policy/value MLPs [256, 256, 128], 1M env steps per run (1% of the papers' 100M), "
-                   "progress function sample 0 (no best-of-4 selection); all other PPO settings as in Bi-DexHands",
+                   "progress function sample 0 (no best-of-4 selection); every arm on Bi-DexHands' PPO, all other "
+                   "settings as in Bi-DexHands",
             "paper": "2048 envs, MLPs [1024, 1024, 512], 100M env steps; add --select-best to train all 4 progress "
                      "functions and keep the best, as the paper does",
         },
@@ -81,17 +82,16 @@ EXPERIMENTS: dict[str, Experiment] = {
         budgets={
             "smoke": ("--num-envs", "8", "--hidden-sizes", "32", "32", "--samples", "2", "--iterations", "2",
                       "--candidate-timesteps", "640", "--eval-seeds", "1", "--eval-timesteps", "640", "--no-cuda"),
-            "cpu": ("--num-envs", "512", "--hidden-sizes", "256", "256", "128", "--samples", "4", "--iterations", "2",
-                    "--candidate-timesteps", "150000", "--eval-seeds", "1", "--eval-timesteps", "1000000"),
-            "paper": ("--num-envs", "2048", "--eval-seeds", "1"),
+            "cpu": ("--preset", "cpu", "--eval-seeds", "1"),
+            "paper": ("--preset", "paper", "--eval-seeds", "1"),
         },
         budget_notes={
-            "cpu": "one search per seed: 4 candidates x 2 iterations (paper: 16 x 5) of 150k env steps each, then the "
-                   "best reward retrained once at that seed for 1M env steps; 512 envs and MLPs [256, 256, 128] as in "
-                   "the progresscounts experiment at this budget, so its final numbers sit beside those arms; "
+            "cpu": "one search per seed with the script's CPU preset: 4 candidates x 2 iterations (paper: 16 x 5) of "
+                   "1M env steps each, then the best reward retrained on one new seed for 10M env steps; 512 envs, "
+                   "Eureka's own PPO (rl_games settings, MLPs [512, 256, 128]), not the progresscounts arms' PPO; "
                    "answers replayed from the shipped reference transcripts by position",
-            "paper": "16 candidates x 5 iterations of 49M env steps, the best reward retrained for 100M env steps; "
-                     "one search per seed, 2048 envs, MLPs [1024, 1024, 512]",
+            "paper": "16 candidates x 5 iterations of 49M env steps, the best reward retrained for 98M env steps; "
+                     "one search per seed, 2048 envs, Eureka's rl_games PPO (MLPs [512, 256, 128])",
         },
         metric="eval_max_success_rate", metric_label="max success rate over the final evaluation's training",
         extra_metrics=("eval_final_success_rate", "eval_final_episodic_human_return", "training_seconds"),
