@@ -250,7 +250,7 @@ def initial_messages(task: str, env) -> list[dict]:
     system = render_prompt(PROMPTS / "system.txt", reward_signature=render_prompt(PROMPTS / "reward_signature.txt"),
                            output_tips=tips)
     user = render_prompt(PROMPTS / "user.txt", task_description=task_file.read_text().strip(),
-                         environment_code=environment_code(env.task))
+                         environment_code=environment_code(env))
     return chat(system, user)
 
 

@@ -24,8 +24,10 @@ STATE_CODE = (DexHandsEnv._read_state, DexHandsEnv._add_goals, StateReader.read,
 OBSERVATION_CODE = (StateReader.observe,)
 
 
-def environment_code(task: TaskConfig) -> str:
-    """Python source of everything that computes `state` (and the observation) for `task`, as one listing."""
+def environment_code(env: DexHandsEnv) -> str:
+    """Python source of everything that computes `state` (and the observation) for the env's task, as one listing,
+    after the values that code reads from the env's model (the task's settings, joint limits and ranges)."""
+    task = env.task
     task_class = type(task)
     methods = [getattr(task_class, name) for name in ("add_task_state", "observation_block")]
     chunks = [_source(f) for f in STATE_CODE]
@@ -33,11 +35,22 @@ def environment_code(task: TaskConfig) -> str:
     chunks += [_source(f) for f in OBSERVATION_CODE]
     used = _helpers([*STATE_CODE, *methods, *OBSERVATION_CODE])
     fields = _fields_read(task, methods)
-    header = [f"# {task.name}: the task's settings that the code below reads"] + [f"# self.{k} = {v!r}" for k, v in fields]
+    header = [f"# {task.name}: values the code below reads from the env and its MuJoCo model"]
+    header += [f"# self.{k} = {v!r} (in the task's methods)" for k, v in fields]
+    header += [f"# self._dof_limits[{key!r}]: shape {tuple(value.shape)}, {_numbers(value)}" for key, value in env._dof_limits.items()]
+    model = env.scene.model
+    for name in task.layout.tracked_joints:
+        unit = "m" if model.joint(name).type == 2 else "rad"  # 2: a slide joint, 3: a hinge
+        low, high = model.joint(name).range
+        header.append(f"# joint_pos / joint_vel column {name!r}: range {low:.4g} to {high:.4g} {unit}")
     constants = [f"{name} = {value!r}" for name, value in used if not callable(value)]
     helpers = [_source(value) for _, value in used if callable(value)]
-    parts = ["\n".join(header) if fields else "", "\n".join(constants), *helpers, *chunks]
+    parts = ["\n".join(header), "\n".join(constants), *helpers, *chunks]
     return "\n\n".join(part for part in parts if part).strip() + "\n"
+
+
+def _numbers(tensor) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in tensor.tolist()) + "]"
 
 
 def _source(function) -> str:

@@ -1,4 +1,7 @@
-"""ShadowHandBlockStack: the right block goes to the table centre, the left block on top of it."""
+"""ShadowHandBlockStack: the right block goes to the table centre, the left block on top of it.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandBlockStack",)
 
@@ -10,6 +13,7 @@ DESIGNS = {
     reach_weight = 0.5  # tunable
     target_weight = 2.0  # tunable
     success_bonus = 10.0  # tunable
+    bonus_temp = 0.02  # tunable
     right_tips = state["fingertip_pos"] - state["block_right_handle_pos"].unsqueeze(1)
     left_tips = state["fingertip_another_pos"] - state["block_left_handle_pos"].unsqueeze(1)
     right_reach = torch.linalg.vector_norm(right_tips, dim=-1).mean(dim=-1)
@@ -18,7 +22,8 @@ DESIGNS = {
     bottom_dist = torch.linalg.vector_norm(state["object_pos"] - state["stack_bottom_pos"], dim=-1)
     top_dist = torch.linalg.vector_norm(state["object_another_pos"] - state["stack_top_pos"], dim=-1)
     target_reward = target_weight * (torch.exp(-bottom_dist / target_temp) + torch.exp(-top_dist / target_temp))
-    success_reward = success_bonus * ((bottom_dist < 0.05) & (top_dist < 0.03)).float()
+    # A sharp bonus for both blocks at their targets at once.
+    success_reward = success_bonus * torch.exp(-(bottom_dist + top_dist) / bonus_temp)
     reward = reach_reward + target_reward + success_reward
     return reward, {"reach_reward": reach_reward, "target_reward": target_reward, "success_reward": success_reward}
 ''',
@@ -51,10 +56,11 @@ DESIGNS = {
     right_reach = torch.linalg.vector_norm(state["right_hand_pos"] - state["object_pos"], dim=-1)
     left_reach = torch.linalg.vector_norm(state["left_hand_pos"] - state["object_another_pos"], dim=-1)
     reach_penalty = -reach_weight * (right_reach + left_reach)
-    # Stage 1: the right block at the table centre. Stage 2, only once stage 1 holds: the left block on top.
+    # Stage 1: the right block at the table centre. Stage 2, in proportion to how well stage 1 holds: the left block
+    # on top.
     bottom_dist = torch.linalg.vector_norm(state["object_pos"] - state["stack_bottom_pos"], dim=-1)
-    first_stage = first_weight * torch.exp(-bottom_dist / stage_temp)
-    base_ready = (bottom_dist < 0.05).float()
+    base_ready = torch.exp(-bottom_dist / stage_temp)
+    first_stage = first_weight * base_ready
     top_dist = torch.linalg.vector_norm(state["object_another_pos"] - state["stack_top_pos"], dim=-1)
     second_stage = second_weight * base_ready * torch.exp(-top_dist / stage_temp)
     reward = reach_penalty + first_stage + second_stage

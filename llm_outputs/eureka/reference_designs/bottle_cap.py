@@ -1,4 +1,7 @@
-"""ShadowHandBottleCap: the left hand keeps holding the bottle, the right hand pulls or twists the cap off."""
+"""ShadowHandBottleCap: the left hand keeps holding the bottle, the right hand pulls or twists the cap off.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandBottleCap",)
 
@@ -32,6 +35,7 @@ DESIGNS = {
     # How far the cap has come off the bottle, paid while the right hand is at the cap.
     opened = torch.linalg.vector_norm(state["bottle_cap_up"] - state["bottle_pos"], dim=-1)
     open_reward = open_weight * opened * (right_reach < 0.15).float()
+    # The episode ends once the cap point drops below 0.5 m: penalise coming close to that.
     dropped = (state["bottle_cap_pos"][:, 2] < 0.52).float()
     drop_reward = -drop_penalty * dropped
     reward = hold_penalty + reach_penalty + open_reward + drop_reward
@@ -62,13 +66,15 @@ DESIGNS = {
     pinch_weight = 1.0  # tunable
     hold_weight = 1.0  # tunable
     success_bonus = 10.0  # tunable
+    bonus_temp = 0.02  # tunable
     pinch = (torch.linalg.vector_norm(state["right_hand_th_pos"] - state["bottle_cap_pos"], dim=-1)
         + torch.linalg.vector_norm(state["right_hand_ff_pos"] - state["bottle_cap_pos"], dim=-1))
     pinch_reward = pinch_weight * torch.exp(-pinch / pinch_temp)
     left_palm = torch.linalg.vector_norm(state["left_hand_pos"] - state["bottle_pos"], dim=-1)
     hold_reward = hold_weight * torch.exp(-left_palm / hold_temp)
     opened = torch.linalg.vector_norm(state["bottle_cap_up"] - state["bottle_pos"], dim=-1)
-    success_reward = success_bonus * (opened > 0.03).float() * hold_reward
+    # A bonus that saturates as the cap comes off, paid while the bottle is held.
+    success_reward = success_bonus * (1.0 - torch.exp(-opened / bonus_temp)) * hold_reward
     reward = pinch_reward + hold_reward + success_reward
     return reward, {"pinch_reward": pinch_reward, "hold_reward": hold_reward, "success_reward": success_reward}
 ''',

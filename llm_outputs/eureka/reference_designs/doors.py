@@ -2,6 +2,8 @@
 
 The designs are the same for the four tasks up to where the leaves must end: the hinge angle (1.57 open, 0 closed)
 and the gap between the two handles (about 0.77-0.93 m fully open, 0.07 m closed), filled in per task.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
 """
 
 from string import Template
@@ -66,6 +68,7 @@ DESIGNS = {
     grip_weight = 0.5  # tunable
     swing_weight = 3.0  # tunable
     success_bonus = 5.0  # tunable
+    bonus_temp = 0.2  # tunable
     target_angle = $target_angle  # hinge angle of a $door_state leaf, rad
     right_tips = state["fingertip_pos"] - state["door_right_handle_pos"].unsqueeze(1)
     left_tips = state["fingertip_another_pos"] - state["door_left_handle_pos"].unsqueeze(1)
@@ -76,7 +79,8 @@ DESIGNS = {
     progress = (1.0 - angle_error / 1.57).clamp(0.0, 1.0)
     # A leaf's progress is paid in proportion to how firmly its hand holds the handle.
     swing_reward = swing_weight * (right_grip * progress[:, 0] + left_grip * progress[:, 1])
-    success_reward = success_bonus * (angle_error < 0.5).all(dim=-1).float()
+    # A bonus that grows sharply as both leaves reach the target angle.
+    success_reward = success_bonus * torch.exp(-angle_error.sum(dim=-1) / bonus_temp)
     reward = grip_reward + swing_reward + success_reward
     return reward, {"grip_reward": grip_reward, "swing_reward": swing_reward, "success_reward": success_reward}
 ''',

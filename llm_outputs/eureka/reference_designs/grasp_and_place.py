@@ -1,4 +1,7 @@
-"""ShadowHandGraspAndPlace: bring the left hand's cube to the right hand's bucket (centres < 0.2 m apart)."""
+"""ShadowHandGraspAndPlace: bring the left hand's cube and the right hand's bucket together, the cube into the bucket.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandGraspAndPlace",)
 
@@ -44,6 +47,7 @@ DESIGNS = {
     palm_weight = 1.0  # tunable
     apart_weight = 4.0  # tunable
     success_bonus = 5.0  # tunable
+    bonus_temp = 0.05  # tunable
     cube, bucket = state["block_left_handle_pos"], state["block_right_handle_pos"]
     to_bucket = bucket - cube
     apart = torch.linalg.vector_norm(to_bucket, dim=-1)
@@ -53,7 +57,7 @@ DESIGNS = {
     palm_dist = torch.linalg.vector_norm(state["left_hand_pos"] - palm_target, dim=-1)
     palm_reward = palm_weight * torch.exp(-palm_dist / palm_temp)
     apart_penalty = -apart_weight * apart
-    success_reward = success_bonus * (apart < 0.2).float()
+    success_reward = success_bonus * torch.exp(-apart / bonus_temp)
     reward = palm_reward + apart_penalty + success_reward
     return reward, {"palm_reward": palm_reward, "apart_penalty": apart_penalty, "success_reward": success_reward}
 ''',
@@ -62,14 +66,15 @@ DESIGNS = {
     reach_weight = 1.0  # tunable
     progress_weight = 4.0  # tunable
     success_bonus = 5.0  # tunable
+    bonus_temp = 0.05  # tunable
     right_tips = state["fingertip_pos"] - state["block_right_handle_pos"].unsqueeze(1)
     left_tips = state["fingertip_another_pos"] - state["block_left_handle_pos"].unsqueeze(1)
     reach_penalty = -reach_weight * (torch.linalg.vector_norm(right_tips, dim=-1).mean(dim=-1)
                                      + torch.linalg.vector_norm(left_tips, dim=-1).mean(dim=-1))
-    # Either hand may move its object: the cube and the bucket start 0.4 m apart, success below 0.2 m.
+    # Either hand may move its object: progress over the last 0.4 m between them, then a bonus that grows as they meet.
     apart = torch.linalg.vector_norm(state["block_right_handle_pos"] - state["block_left_handle_pos"], dim=-1)
-    progress_reward = progress_weight * ((0.4 - apart) / 0.2).clamp(0.0, 1.0)
-    success_reward = success_bonus * (apart < 0.2).float()
+    progress_reward = progress_weight * ((0.4 - apart) / 0.4).clamp(0.0, 1.0)
+    success_reward = success_bonus * torch.exp(-apart / bonus_temp)
     reward = reach_penalty + progress_reward + success_reward
     return reward, {"reach_penalty": reach_penalty, "progress_reward": progress_reward, "success_reward": success_reward}
 ''',

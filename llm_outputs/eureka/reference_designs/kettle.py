@@ -1,5 +1,8 @@
 """ShadowHandKettle: the right hand takes the kettle by its handle, the left hand holds the bucket, and the kettle's
-spout must reach into the bucket, near its bottom (success within 0.05 m)."""
+spout must reach into the bucket, down to the centre of its bottom.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandKettle",)
 
@@ -44,6 +47,7 @@ DESIGNS = {
     pour_weight = 4.0  # tunable
     near_radius = 0.12  # tunable
     success_bonus = 10.0  # tunable
+    bonus_temp = 0.02  # tunable
     right_tips = state["fingertip_pos"] - state["kettle_handle_pos"].unsqueeze(1)
     left_tips = state["fingertip_another_pos"] - state["bucket_handle_pos"].unsqueeze(1)
     right_reach = torch.linalg.vector_norm(right_tips, dim=-1).mean(dim=-1)
@@ -53,7 +57,8 @@ DESIGNS = {
     holding = ((right_reach < near_radius) & (left_reach < near_radius)).float()
     pour_dist = torch.linalg.vector_norm(state["kettle_spout_pos"] - state["bucket_handle_pos"], dim=-1)
     pour_reward = pour_weight * holding * (0.25 - pour_dist).clamp(min=0.0)
-    success_reward = success_bonus * (pour_dist < 0.05).float()
+    # The closer the spout gets to the centre of the bucket's bottom, the larger the bonus.
+    success_reward = success_bonus * torch.exp(-pour_dist / bonus_temp)
     reward = reach_penalty + pour_reward + success_reward
     return reward, {"reach_penalty": reach_penalty, "pour_reward": pour_reward, "success_reward": success_reward}
 ''',
@@ -69,7 +74,8 @@ DESIGNS = {
     horizontal = torch.linalg.vector_norm(state["kettle_spout_pos"][:, :2] - state["bucket_pos"][:, :2], dim=-1)
     align_reward = align_weight * grip * torch.exp(-horizontal / align_temp)
     depth = (state["bucket_pos"][:, 2] - state["kettle_spout_pos"][:, 2]).clamp(0.0, 0.1)
-    depth_reward = depth_weight * depth * (horizontal < 0.05).float()
+    # Depth counts in proportion to how well the spout is lined up over the opening.
+    depth_reward = depth_weight * depth * torch.exp(-horizontal / align_temp)
     # The left hand keeps the bucket upright: its rim stays 0.10 m above its bottom.
     bucket_height = state["bucket_pos"][:, 2] - state["bucket_handle_pos"][:, 2]
     left_hold = torch.linalg.vector_norm(state["left_hand_pos"] - state["bucket_pos"], dim=-1)

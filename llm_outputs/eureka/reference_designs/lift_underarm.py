@@ -1,4 +1,7 @@
-"""ShadowHandLiftUnderarm: both palms get under the pot's side handles and lift the pot 0.385 m to `goal_pos`."""
+"""ShadowHandLiftUnderarm: both palms get under the pot's side handles and lift the pot 0.385 m to `goal_pos`.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandLiftUnderarm",)
 
@@ -26,12 +29,14 @@ DESIGNS = {
     goal_temp = 0.1  # tunable
     goal_weight = 3.0  # tunable
     success_bonus = 10.0  # tunable
+    bonus_temp = 0.02  # tunable
     right_palm = torch.linalg.vector_norm(state["right_hand_pos"] - state["pot_right_handle_pos"], dim=-1)
     left_palm = torch.linalg.vector_norm(state["left_hand_pos"] - state["pot_left_handle_pos"], dim=-1)
     reach_penalty = -reach_weight * (right_palm + left_palm)
     goal_dist = torch.linalg.vector_norm(state["object_pos"] - state["goal_pos"], dim=-1)
     goal_reward = goal_weight * torch.exp(-goal_dist / goal_temp)
-    success_reward = success_bonus * (goal_dist < 0.05).float()
+    # A sharp bonus on top of the goal term as the pot arrives at the goal.
+    success_reward = success_bonus * torch.exp(-goal_dist / bonus_temp)
     reward = reach_penalty + goal_reward + success_reward
     return reward, {"reach_penalty": reach_penalty, "goal_reward": goal_reward, "success_reward": success_reward}
 ''',

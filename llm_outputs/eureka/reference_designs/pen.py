@@ -1,4 +1,7 @@
-"""ShadowHandPen: the right hand holds the pen body, the left hand pulls the cap off (slide 0 -> 0.2 m)."""
+"""ShadowHandPen: the right hand holds the pen body, the left hand pulls the cap off (slide 0 -> 0.2 m).
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandPen",)
 
@@ -27,7 +30,7 @@ DESIGNS = {
     right_palm = torch.linalg.vector_norm(state["right_hand_pos"] - state["pen_right_handle_pos"], dim=-1)
     left_palm = torch.linalg.vector_norm(state["left_hand_pos"] - state["pen_left_handle_pos"], dim=-1)
     palm_reward = palm_weight * (torch.exp(-right_palm / palm_temp) + torch.exp(-left_palm / palm_temp))
-    # The two grip points are 0.14 m apart on a capped pen; the cap is off past 0.3 m.
+    # The two grip points are 0.14 m apart on a capped pen (PEN_KEYPOINTS: 0.01 and -0.13 along the pen's axis).
     separation = torch.linalg.vector_norm(state["pen_right_handle_pos"] - state["pen_left_handle_pos"], dim=-1)
     separation_reward = separation_weight * (separation - 0.14).clamp(0.0, 0.2)
     reward = palm_reward + separation_reward
@@ -38,12 +41,14 @@ DESIGNS = {
     reach_weight = 2.0  # tunable
     velocity_weight = 1.0  # tunable
     success_bonus = 5.0  # tunable
+    bonus_temp = 0.05  # tunable
     right_reach = torch.linalg.vector_norm(state["right_hand_mf_pos"] - state["pen_right_handle_pos"], dim=-1)
     left_reach = torch.linalg.vector_norm(state["left_hand_mf_pos"] - state["pen_left_handle_pos"], dim=-1)
     reach_penalty = -reach_weight * (right_reach + left_reach)
     slide = state["object_dof_pos"][:, 0]
     velocity_reward = velocity_weight * state["object_dof_vel"][:, 0].clamp(-1.0, 1.0) * (slide < 0.19).float()
-    success_reward = success_bonus * (slide > 0.16).float()
+    # A bonus that saturates as the cap slides further off.
+    success_reward = success_bonus * (1.0 - torch.exp(-slide.clamp(min=0.0) / bonus_temp))
     reward = reach_penalty + velocity_reward + success_reward
     return reward, {"reach_penalty": reach_penalty, "velocity_reward": velocity_reward, "success_reward": success_reward}
 ''',

@@ -1,4 +1,7 @@
-"""ShadowHandPushBlock: each hand pushes the cube in front of it 0.2 m further away (towards -x) onto its goal."""
+"""ShadowHandPushBlock: each hand pushes the cube in front of it 0.2 m further away (towards -x) onto its goal.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandPushBlock",)
 
@@ -10,6 +13,7 @@ DESIGNS = {
     reach_weight = 0.5  # tunable
     goal_weight = 2.0  # tunable
     success_bonus = 5.0  # tunable
+    bonus_temp = 0.05  # tunable
     right_tips = state["fingertip_pos"] - state["block_right_handle_pos"].unsqueeze(1)
     left_tips = state["fingertip_another_pos"] - state["block_left_handle_pos"].unsqueeze(1)
     right_reach = torch.linalg.vector_norm(right_tips, dim=-1).mean(dim=-1)
@@ -18,7 +22,8 @@ DESIGNS = {
     right_goal = torch.linalg.vector_norm(state["object_pos"] - state["right_goal_pos"], dim=-1)
     left_goal = torch.linalg.vector_norm(state["object_another_pos"] - state["left_goal_pos"], dim=-1)
     goal_reward = goal_weight * (torch.exp(-right_goal / goal_temp) + torch.exp(-left_goal / goal_temp))
-    success_reward = success_bonus * ((right_goal < 0.1) & (left_goal < 0.1)).float()
+    # A sharp bonus for both blocks on their goals at once.
+    success_reward = success_bonus * torch.exp(-(right_goal + left_goal) / bonus_temp)
     reward = reach_reward + goal_reward + success_reward
     return reward, {"reach_reward": reach_reward, "goal_reward": goal_reward, "success_reward": success_reward}
 ''',
@@ -71,6 +76,7 @@ DESIGNS = {
     goal_weight = 5.0  # tunable
     reach_weight = 1.0  # tunable
     success_bonus = 4.0  # tunable
+    bonus_temp = 0.05  # tunable
     right_goal = torch.linalg.vector_norm(state["object_pos"] - state["right_goal_pos"], dim=-1)
     left_goal = torch.linalg.vector_norm(state["object_another_pos"] - state["left_goal_pos"], dim=-1)
     # The block that lags behind sets the penalty: both must be pushed.
@@ -78,7 +84,7 @@ DESIGNS = {
     right_reach = torch.linalg.vector_norm(state["right_hand_mf_pos"] - state["object_pos"], dim=-1)
     left_reach = torch.linalg.vector_norm(state["left_hand_mf_pos"] - state["object_another_pos"], dim=-1)
     reach_penalty = -reach_weight * (right_reach + left_reach)
-    success_reward = success_bonus * (0.5 * (left_goal < 0.1).float() + 0.5 * (right_goal < 0.1).float())
+    success_reward = success_bonus * 0.5 * (torch.exp(-left_goal / bonus_temp) + torch.exp(-right_goal / bonus_temp))
     reward = goal_penalty + reach_penalty + success_reward
     return reward, {"goal_penalty": goal_penalty, "reach_penalty": reach_penalty, "success_reward": success_reward}
 ''',

@@ -1,4 +1,7 @@
-"""ShadowHandScissors: the hands hook into the finger loops and pull the legs apart (hinge -0.59 closed -> 0.4 open)."""
+"""ShadowHandScissors: the hands hook into the finger loops and pull the legs apart (hinge -0.59 closed -> 0.4 open).
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandScissors",)
 
@@ -40,12 +43,14 @@ DESIGNS = {
     reach_weight = 1.0  # tunable
     velocity_weight = 0.5  # tunable
     success_bonus = 5.0  # tunable
+    bonus_temp = 0.3  # tunable
     right_reach = torch.linalg.vector_norm(state["right_hand_pos"] - state["scissors_right_handle_pos"], dim=-1)
     left_reach = torch.linalg.vector_norm(state["left_hand_pos"] - state["scissors_left_handle_pos"], dim=-1)
     reach_reward = reach_weight * (torch.exp(-right_reach / reach_temp) + torch.exp(-left_reach / reach_temp))
     angle = state["object_dof_pos"][:, 0]
     velocity_reward = velocity_weight * state["object_dof_vel"][:, 0].clamp(-2.0, 2.0) * (angle < 0.35).float()
-    success_reward = success_bonus * (angle > -0.3).float()
+    # A bonus that grows as the hinge nears fully open (0.4 rad).
+    success_reward = success_bonus * torch.exp(-(0.4 - angle).clamp(min=0.0) / bonus_temp)
     reward = reach_reward + velocity_reward + success_reward
     return reward, {"reach_reward": reach_reward, "velocity_reward": velocity_reward, "success_reward": success_reward}
 ''',

@@ -1,6 +1,8 @@
 """ShadowHandSwingCup: the hands take the mug by its two handles and turn it half a turn about its vertical axis.
 
 Rotation distance to the goal: 2·acos(|q · q_goal|), with the dot product clamped to keep acos finite.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
 """
 
 TASKS = ("ShadowHandSwingCup",)
@@ -30,6 +32,7 @@ DESIGNS = {
     turn_weight = 5.0  # tunable
     near_radius = 0.1  # tunable
     success_bonus = 10.0  # tunable
+    bonus_temp = 0.3  # tunable
     right_reach = torch.linalg.vector_norm(state["right_hand_pos"] - state["cup_right_handle_pos"], dim=-1)
     left_reach = torch.linalg.vector_norm(state["left_hand_pos"] - state["cup_left_handle_pos"], dim=-1)
     reach_penalty = -reach_weight * (right_reach + left_reach)
@@ -37,7 +40,8 @@ DESIGNS = {
     turn_angle = 2.0 * torch.acos(dot)
     near = ((right_reach < near_radius) & (left_reach < near_radius)).float()
     turn_reward = turn_weight * near * (1.0 - turn_angle / 3.14159).clamp(0.0, 1.0)
-    success_reward = success_bonus * (turn_angle < 0.785).float()
+    # A bonus that grows sharply as the mug reaches the goal orientation.
+    success_reward = success_bonus * torch.exp(-turn_angle / bonus_temp)
     reward = reach_penalty + turn_reward + success_reward
     return reward, {"reach_penalty": reach_penalty, "turn_reward": turn_reward, "success_reward": success_reward}
 ''',

@@ -1,4 +1,7 @@
-"""ShadowHandSwitch: each hand presses down the toggle of the switch below it (hinge 0 -> 0.5585 rad)."""
+"""ShadowHandSwitch: each hand presses down the toggle of the switch below it (hinge 0 -> 0.5585 rad).
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
+"""
 
 TASKS = ("ShadowHandSwitch",)
 
@@ -37,13 +40,15 @@ DESIGNS = {
     reach_weight = 2.0  # tunable
     progress_weight = 5.0  # tunable
     success_bonus = 10.0  # tunable
+    bonus_temp = 0.1  # tunable
     right_reach = torch.linalg.vector_norm(state["right_hand_ff_pos"] - state["switch_right_handle_pos"], dim=-1)
     left_reach = torch.linalg.vector_norm(state["left_hand_ff_pos"] - state["switch_left_handle_pos"], dim=-1)
     reach_penalty = -reach_weight * (right_reach + left_reach)
     # Only the less pressed switch counts: pressing one switch alone earns nothing more.
     pressed_fraction = (state["object_dof_pos"] / 0.5585).clamp(0.0, 1.0)
     progress_reward = progress_weight * pressed_fraction.min(dim=-1).values
-    success_reward = success_bonus * (pressed_fraction > 0.8).all(dim=-1).float()
+    # A bonus that grows sharply as both toggles near the end of their travel.
+    success_reward = success_bonus * torch.exp(-(1.0 - pressed_fraction).sum(dim=-1) / bonus_temp)
     reward = reach_penalty + progress_reward + success_reward
     return reward, {"reach_penalty": reach_penalty, "progress_reward": progress_reward, "success_reward": success_reward}
 ''',

@@ -2,6 +2,8 @@
 
 The first egg (`object_*`) starts in the right hand and ends at `goal_pos` in the left hand; the second
 (`object_another_*`) goes the other way. A one-egg design would let the policy ignore half of the task.
+
+2026-12-07: success bonuses no longer use the success test's thresholds, which the prompt does not state.
 """
 
 TASKS = ("ShadowHandTwoCatchUnderarm",)
@@ -11,10 +13,12 @@ DESIGNS = {
     # design: both_eggs_goal_exp
     goal_temp = 0.1  # tunable
     success_bonus = 5.0  # tunable
+    bonus_temp = 0.04  # tunable
     first_dist = torch.linalg.vector_norm(state["object_pos"] - state["goal_pos"], dim=-1)
     second_dist = torch.linalg.vector_norm(state["object_another_pos"] - state["goal_another_pos"], dim=-1)
     goal_reward = torch.exp(-first_dist / goal_temp) + torch.exp(-second_dist / goal_temp)
-    success_reward = success_bonus * (first_dist + second_dist < 0.06).float()
+    # A sharp bonus for both eggs at their goals at once.
+    success_reward = success_bonus * torch.exp(-(first_dist + second_dist) / bonus_temp)
     reward = goal_reward + success_reward
     return reward, {"goal_reward": goal_reward, "success_reward": success_reward}
 ''',
