@@ -1,4 +1,8 @@
-"""Text that tells an LLM what each named state tensor means (shown in reward/progress prompts)."""
+"""Text that tells an LLM what each named state tensor means (shown in reward/progress prompts).
+
+The named state holds only observation and physical quantities (no success flags or counts, no step counter, no
+success-test threshold): see `tests/test_llm_visible_state.py`.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +33,6 @@ def _meanings() -> dict[str, str]:
         "shadow_hand_dof_force": "right-hand joint actuator torques, N·m",
         "shadow_hand_dof_lower_limits": "joint lower limits, rad",
         "shadow_hand_dof_upper_limits": "joint upper limits, rad",
-        "progress_buf": "steps taken in the current episode (policy runs at 60 Hz)",
-        "successes": "1 once the episode's success condition has held, else 0",
         "actions": "last actions, clipped to [-1, 1]",
     }
     for key in [k for k in text if k.startswith(("object_", "goal_"))]:

@@ -30,6 +30,11 @@ class DexHandsEnv:
     `info["final_state"]` the named state before the reset, and `info["success"]` the episode's sticky success
     flag before the reset (PushBlock: its latched 0/0.5/1 grade; ReOrientation: its running count of goals reached).
 
+    The named state (`state`, `info["final_state"]`, `state_description()`) is what LLM-written reward and progress
+    code reads, so it holds only what the policy's observation and the task's physical state hold: no success flag
+    or count, no episode step counter, nothing of the success test. Those stay attributes (`successes`,
+    `progress_buf`, `extra_successes`) and `info` entries (`success`, `episode_length`, extra success names).
+
     Only the simulator depends on `backend`: "mujoco" steps C MuJoCo on CPU threads (`dexhands.batch`), "warp"
     steps MuJoCo Warp on the env's device (`dexhands.warp_batch`). State, observations, rewards and resets are
     this class for both; it reaches the simulator through torch views of its buffers (`sim.buffers()`) and
@@ -128,8 +133,7 @@ class DexHandsEnv:
             "final_obs": obs,
             # The named state the step reached, before any reset: what reward/progress code scores for s_{t+1}.
             # `actions` is copied because resetting finished envs zeroes their rows of `self.actions` in place.
-            "final_state": {**self._state, "actions": self.actions.clone(), "progress_buf": self.progress_buf.clone(),
-                            "successes": self.successes.clone()},
+            "final_state": {**self._state, "actions": self.actions.clone()},
             "episode_length": self.progress_buf.clone(),
             **{name: flag.clone() for name, flag in self.extra_successes.items()},
         }
@@ -139,7 +143,6 @@ class DexHandsEnv:
             self._reset_envs(finished)
             self._state = self._read_state()
             obs = self.reader.observe(self._state, self.actions)
-        self._state["successes"] = self.successes
         return obs, reward, terminate, time_out & ~terminate, info
 
     @property
@@ -177,8 +180,6 @@ class DexHandsEnv:
     def _read_state(self) -> dict[str, torch.Tensor]:
         state = self.reader.read(self.buffers.qpos, self.buffers.qvel, self.buffers.sensordata)
         self._add_goals(state)
-        state["progress_buf"] = self.progress_buf
-        state["successes"] = self.successes
         state["actions"] = self.actions
         state.update(self._dof_limits)
         return state

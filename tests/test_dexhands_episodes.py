@@ -59,7 +59,7 @@ def test_success_is_latched_until_the_episode_ends():
     obs, _, terminated, truncated, info = env.step(zeros)
     assert terminated.tolist() == [True, False] and not truncated.any()
     assert info["success"][0] == 1.0 and info["episode_end"].tolist() == [True, False]
-    assert env.state["successes"][0] == 0.0 and env.state["progress_buf"].tolist() == [0, 5]
+    assert env.successes[0] == 0.0 and env.progress_buf.tolist() == [0, 5]
     assert info["final_obs"][0, 398 - 24 + 2] < 0.2  # terminal obs: egg z on the floor side
     assert obs[0, 398 - 24 + 2] > 0.5  # new episode: egg back in the right hand
     assert torch.equal(info["final_obs"][1], obs[1])
@@ -75,7 +75,7 @@ def test_time_out_resets_every_env():
             assert not truncated.any() and not terminated.any()
     assert truncated.all() and info["time_out"].all() and info["episode_end"].all()
     assert (info["episode_length"] == 75).all()
-    assert (env.state["progress_buf"] == 0).all()
+    assert (env.progress_buf == 0).all()
     np.testing.assert_allclose(obs[:, 398 - 24:398 - 21].numpy(), [[0, -0.39, 0.54]] * 2, atol=0.011)
 
 
@@ -90,7 +90,7 @@ def test_final_state_holds_the_state_reached_before_the_reset():
     final, now = info["final_state"], env.state
     assert torch.equal(final["actions"], actions)  # the actions taken, although the reset zeroes env 0's row
     assert final["object_pos"][0, 2] < 0.2 < now["object_pos"][0, 2]  # reached: dropped; now: reset into the hand
-    assert final["progress_buf"].tolist() == [1, 1] and now["progress_buf"].tolist() == [0, 1]
+    assert info["episode_length"].tolist() == [1, 1] and env.progress_buf.tolist() == [0, 1]
     assert torch.equal(final["object_pos"][1], now["object_pos"][1])  # envs that go on are the same in both
     # The reset draws env 0 a new goal rotation in place; the final state keeps the goal its episode was scored on.
     assert torch.equal(final["goal_rot"], goal_rot) and torch.equal(final["goal_pose"][:, 3:], goal_rot)

@@ -54,7 +54,7 @@ def test_layout_goal_count_new_goals_and_drop_reset():
     env.sim.qpos[0, env.scene.object_qpos[0][2]] = 0.1  # first cube dropped
     _, _, terminated, _, info = env.step(zeros)
     assert terminated.tolist() == [True, False] and info["success"][0] == 2  # the count of the ended episode
-    assert env.state["successes"][0] == 0
+    assert env.successes[0] == 0
 
 
 # Left-hand finger targets found by `python benchmark/reorientation_demo.py` (seed 0: env 0 of 8; 12 cross-entropy

@@ -89,7 +89,7 @@ def test_scripted_press_reaches_success_and_it_stays_latched_until_the_time_out(
         if reached.any():
             assert info["success"][reached].eq(1).all()  # latched
     assert reached.any()  # at least one env pressed both switches through 80 % of their travel
-    assert truncated.all() and env.state["successes"].eq(0).all()  # time-out at 125 steps, then a fresh episode
+    assert truncated.all() and env.successes.eq(0).all()  # time-out at 125 steps, then a fresh episode
     assert env.state["object_dof_pos"].eq(0).all()
 
 

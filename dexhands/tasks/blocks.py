@@ -102,9 +102,7 @@ class PushBlockTask(BlockTask):
                 "right_goal_pos": "where the right block must be pushed: (-0.2, 0.2, 0.625), world frame, m",
                 "left_goal_pos": "where the left block must be pushed: (-0.2, -0.2, 0.625), world frame, m",
                 "goal_pos": "goal of the right block (same as right_goal_pos), world frame, m",
-                "goal_another_pos": "goal of the left block (same as left_goal_pos), world frame, m",
-                "successes": "the episode's best grade so far: 1 = both blocks within 0.1 m of their goals, "
-                "0.5 = only the left block, 0 = neither"}
+                "goal_another_pos": "goal of the left block (same as left_goal_pos), world frame, m"}
 
 
 @dataclass(frozen=True)

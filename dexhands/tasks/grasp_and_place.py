@@ -91,5 +91,5 @@ GRASP_AND_PLACE = GraspAndPlaceTask(
     declared_obs_dim=425,
     description="Two free-moving hands, palms down above a table, fingers pointing away from the viewer; an open "
     "bucket stands in front of the right hand (y > 0) and a 5 cm cube in front of the left hand (y < 0); the hands "
-    "must bring the cube to the bucket (ideally into it): success when their centres are less than 0.2 m apart.",
+    "must bring the cube and the bucket together, ideally the cube into the bucket.",
 )

@@ -135,5 +135,5 @@ KETTLE = KettleTask(
     description="Two free-moving hands, palms facing each other, fingers pointing at a table; on it stand a kettle "
     "holding 30 small balls of 'water' (handle towards the right hand, y > 0, spout towards -y) and, beyond the spout, "
     "an open bucket in front of the left hand; the hands must lift and tilt the kettle so that its spout reaches "
-    "into the bucket, near the bucket's bottom (success when the spout is within 0.05 m of the bottom's centre).",
+    "into the bucket, down to the centre of the bucket's bottom.",
 )

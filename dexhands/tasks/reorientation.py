@@ -9,7 +9,7 @@ Bi-DexHands hand yamls), +500 when a goal is reached; d = cube-to-goal distance,
 
 Goal reached: the original computes "first cube within 0.1 rad" and then overwrites it with "second cube within
 0.1 rad", so only the second (left-hand) cube counts; reproduced. A reached goal gets a new random rotation (both
-goals, as at reset) and the episode goes on. `successes` / `info["success"]` is the episode's running count of
+goals, as at reset) and the episode goes on. `env.successes` / `info["success"]` is the episode's running count of
 goals reached (not a 0/1 flag); the paper's metric is the mean of that count over envs at episode end.
 Reset: a cube at or below z = 0.2, or the 600-step time-out.
 Deviation: the new goal already appears in the observation of the step that reached the old one (the original
@@ -66,8 +66,6 @@ class ReOrientationTask(TaskConfig):
             "goal_rot": "goal orientation of the first cube (x, y, z, w); resampled when a goal is reached",
             "goal_another_pos": "goal position of the second cube (its start above the left palm), world frame, m",
             "goal_another_rot": "goal orientation of the second cube (the same as goal_rot)",
-            "successes": "number of goals reached so far in this episode (the second cube within 0.1 rad of its "
-            "goal rotation; each time a new goal rotation is drawn)",
         }
 
 

@@ -109,6 +109,5 @@ SWING_CUP = SwingCupTask(
     description="Two free-moving hands hover at either side of a mug standing on a small table, palms facing each "
     "other across it (right hand at y > 0), fingers pointing away from their forearms (towards -x); the mug has a "
     "handle on each side, the right one towards the right hand; the hands must turn the mug about its vertical axis "
-    "by half a turn (success when it is within 0.785 rad of the goal orientation, right handle towards the left "
-    "hand).",
+    "by half a turn, to the goal orientation (right handle towards the left hand).",
 )

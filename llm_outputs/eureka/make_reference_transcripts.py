@@ -174,7 +174,8 @@ def main() -> None:
         folder = opts.out_dir / task
         shutil.rmtree(folder, ignore_errors=True)  # a transcript is one search: never mix two
         budget = (f"{opts.samples} samples x {opts.iterations} iterations, {opts.candidate_timesteps} env steps per candidate "
-                  f"({opts.num_envs} envs x {opts.num_steps} steps, hidden {opts.hidden_sizes}), seed {opts.seed}")
+                  f"({opts.num_envs} envs x {opts.num_steps} steps, hidden {opts.hidden_sizes}, Eureka's rl_games PPO), "
+                  f"seed {opts.seed}")
         note = ("answered by llm_outputs/eureka/make_reference_transcripts.py from the project's hand-written reward "
                 f"templates (later iterations rescale the elite's weights); not recorded from a model; search run at {budget}")
         args = eureka.Args(task=task, seed=opts.seed, samples=opts.samples, iterations=opts.iterations, num_envs=opts.num_envs,
