@@ -11,8 +11,11 @@ ALGOS = Path(__file__).resolve().parents[1] / "algos"
 BAD = {
     "ppo_progresscounts_isaac": [(["--num-envs", "0"], "--num-envs must be at least 1"),
                                  (["--total-timesteps", "-5"], "--total-timesteps must be at least 1"),
-                                 (["--task", "ShadowHandNope"], "unknown task 'ShadowHandNope'")],
+                                 (["--task", "ShadowHandNope"], "unknown task 'ShadowHandNope'"),
+                                 (["--select-best", "--eval-seeds", "-1"], "--eval-seeds must be 0 or more")],
     "ppo_eureka_isaac": [(["--num-steps", "0"], "--num-steps must be at least 1"),
+                         (["--ppo", "sb3"], "--ppo"),
+                         (["--reward-scale", "0"], "--reward-scale must be positive"),
                          (["--candidate-timesteps", "-1"], "--candidate-timesteps must be at least 1"),
                          (["--task", "ShadowHandNope"], "unknown task 'ShadowHandNope'")],
     "td3_lare_mujoco": [(["--total-timesteps", "0"], "--total-timesteps must be at least 1"),
