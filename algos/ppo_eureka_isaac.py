@@ -31,7 +31,7 @@ from runkit.workers import run_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = REPO / "prompts" / "eureka"
-STATE_FORMAT = 1  # saved in search_state.json; a resume refuses any other
+STATE_FORMAT = 2  # saved in search_state.json; a resume refuses any other
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -96,9 +96,9 @@ class Args:
     max_grad_norm: float = 1.0
     """the maximum norm for the gradient clipping (grad_norm, truncate_grads)"""
     init_noise_std: float = 1.0
-    """initial standard deviation of the Gaussian policy (sigma_init 0 = log std)"""
-    clip_observations: float = math.inf
-    """observations are clipped to +-this value (Eureka's task yamls set no clipObservations: not clipped)"""
+    """initial σ of the Gaussian policy (sigma_init 0 = log σ; with `--ppo bidexhands` the std is σ², as there)"""
+    clip_observations: float = 0.0
+    """observations are clipped to +-this value; 0: not clipped (Eureka's task yamls set no clipObservations)"""
     hidden_sizes: tuple[int, ...] = (512, 256, 128)
     """hidden layers of the actor and of the critic, ELU (mlp units, separate)"""
     reward_scale: float = 0.01
@@ -150,6 +150,8 @@ class Args:
 BIDEXHANDS_PPO = {"hidden_sizes": (1024, 1024, 512), "init_noise_std": 0.8, "num_minibatches": 4, "vf_coef": 2.0,
                   "reward_scale": 1.0, "norm_value": False, "clip_value_loss": False, "bounds_loss_coef": 0.0,
                   "clip_observations": 5.0}
+# The CPU preset of the ProgressCounts script uses smaller MLPs: with `--ppo bidexhands` on a CPU, so does this one.
+BIDEXHANDS_CPU_PRESET = {"hidden_sizes": (256, 256, 128)}
 # Without a CUDA GPU a paper-sized search would take months; this one fits in hours on a few cores (`--preset paper`
 # keeps the paper's).
 CPU_PRESET = {"num_envs": 512, "samples": 4, "iterations": 2, "candidate_timesteps": 1_000_000,
@@ -170,15 +172,16 @@ def make_env(args: Args, device: torch.device, num_threads: int | None = None):
 # Networks: separate actor and critic MLPs (ELU) and a state-independent std, initialised as each PPO does
 # ---------------------------------------------------------------------------------------------------------------------
 def mlp(sizes: list[int], out_gain: float, orthogonal: bool) -> nn.Sequential:
-    """Bi-DexHands: orthogonal weights (gain sqrt(2), `out_gain` for the last layer); rl_games: PyTorch's default
-    weights. Zero biases in both."""
+    """Bi-DexHands: orthogonal weights (gain sqrt(2), `out_gain` for the last layer), PyTorch's default biases;
+    rl_games: PyTorch's default weights, zero biases."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         linear = nn.Linear(sizes[i], sizes[i + 1])
         last = i == len(sizes) - 2
         if orthogonal:
             nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
-        nn.init.zeros_(linear.bias)
+        else:
+            nn.init.zeros_(linear.bias)
         layers += [linear] if last else [linear, nn.ELU()]
     return nn.Sequential(*layers)
 
@@ -216,6 +219,12 @@ class Agent(nn.Module):
         self.actor_mean = mlp([obs_dim, *args.hidden_sizes, act_dim], out_gain=0.01, orthogonal=orthogonal)
         self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(args.init_noise_std)))
         self.value_norm = RunningMeanStd() if args.norm_value else None
+        self.squared_std = args.ppo == "bidexhands"
+
+    def action_std(self):
+        # Bi-DexHands builds its Gaussian with scale_tril = diag(σ²), so its std is σ² (while its KL for the learning
+        # rate treats σ as the std); rl_games' std is σ.
+        return self.actor_logstd.exp() ** 2 if self.squared_std else self.actor_logstd.exp()
 
     def get_value(self, x):
         """The critic's output: a normalised return when `norm_value` is set."""
@@ -230,7 +239,7 @@ class Agent(nn.Module):
 
     def get_action_and_value(self, x, action=None):
         mean = self.actor_mean(x)
-        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
+        dist = Normal(mean, self.action_std().expand_as(mean))
         if action is None:
             action = dist.sample()
         return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
@@ -299,6 +308,10 @@ def error_feedback(error: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------------
 # PPO's pieces: advantages and the KL that adapts the learning rate; the correlation with the human reward
 # ---------------------------------------------------------------------------------------------------------------------
+def clip(obs: torch.Tensor, bound: float) -> torch.Tensor:
+    return obs.clamp(-bound, bound) if bound > 0 else obs
+
+
 def compute_gae(rewards, values, dones, next_value, next_done, gamma: float, lam: float):
     """Generalised advantage estimation over a (T, N) rollout. `dones[t]` marks that obs t starts a new episode."""
     advantages = torch.zeros_like(rewards)
@@ -351,7 +364,7 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
     logprobs_buf, rewards_buf, dones_buf, values_buf = (torch.zeros((args.num_steps, args.num_envs), device=device) for _ in range(4))
     means_buf = torch.zeros_like(actions_buf)
 
-    next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
+    next_obs = clip(env.reset(), args.clip_observations)
     next_done = torch.zeros(args.num_envs, device=device)
     ep_return = torch.zeros(args.num_envs, device=device)
     ep_human_return = torch.zeros(args.num_envs, device=device)
@@ -391,7 +404,7 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
             # `truncated.any()` costs.
             if device.type == "cuda" or truncated.any():
                 with torch.no_grad():
-                    final_obs = info["final_obs"].clamp(-args.clip_observations, args.clip_observations)
+                    final_obs = clip(info["final_obs"], args.clip_observations)
                     reward = reward + args.gamma * agent.value(final_obs) * truncated.float()
             rewards_buf[step] = reward
 
@@ -407,7 +420,7 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
                                      (ep_human_return * ended).sum(), (ep_length * ended).sum(), (original * ended).sum()])
             ep_return, ep_human_return, ep_length = ep_return * (1 - ended), ep_human_return * (1 - ended), ep_length * (1 - ended)
             next_done = done.float()
-            next_obs = next_obs.clamp(-args.clip_observations, args.clip_observations)
+            next_obs = clip(next_obs, args.clip_observations)
 
         with run.timed("learning"):
             with torch.no_grad():
@@ -430,7 +443,9 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
             clipfracs, kls = [], []
             for _epoch in range(args.update_epochs):
                 epoch_kls = []
-                for k in range(args.num_minibatches):  # a fixed partition in rollout order, as in both PPOs
+                # A fixed partition in time-major order: Bi-DexHands' sequential sampler (rl_games slices env-major,
+                # which its single minibatch makes irrelevant).
+                for k in range(args.num_minibatches):
                     mb = slice(k * args.minibatch_size, (k + 1) * args.minibatch_size)
                     _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb], b_actions[mb])
                     with torch.no_grad():
@@ -482,7 +497,7 @@ def train(args: Args, folder: Path, reward_fn, num_threads: int | None = None, p
             "charts/learning_rate": lr, "charts/SPS": int(global_step / (time.time() - start_time)),
             "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(), "losses/bounds_loss": bounds_loss.item(),
             "losses/approx_kl": float(np.mean(kls)), "losses/clipfrac": float(np.mean(clipfracs)),
-            "charts/action_std": agent.actor_logstd.exp().mean().item(),
+            "charts/action_std": agent.action_std().mean().item(),
             **{f"charts/reward_components/{name}": value for name, value in components_mean.items()}})
         record = {"step": global_step, "components": components_mean}
         episodes, *sums = finished.tolist()
@@ -668,6 +683,7 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
         run_jobs(todo, args.parallel_candidates, run_candidate, record("evaluations"), crashed_candidate)
         runs = [state.data["evaluations"][label] for label in labels]
         evaluation = evaluation_summary(seeds, runs)
+        evaluation["evaluation"].update(timesteps=args.eval_timesteps, histories=[r.get("history", []) for r in runs])
         correlations = [r["reward_correlation"] for r in runs if r.get("reward_correlation") is not None]
         evaluation["evaluation"]["reward_correlation_mean"] = float(np.mean(correlations)) if correlations else None
         for k, result in enumerate(runs):
@@ -721,8 +737,12 @@ def check_args(args: Args) -> None:
         usage_error(f"--num-minibatches ({args.num_minibatches}) must not exceed --num-envs x --num-steps")
     if args.reward_scale <= 0 or args.bounds_loss_coef < 0:
         usage_error("--reward-scale must be positive and --bounds-loss-coef 0 or more")
-    if args.eval_seeds < 0 or args.max_retries < 0 or args.threads_per_candidate < 0:
-        usage_error("--eval-seeds, --max-retries and --threads-per-candidate must be 0 or more")
+    if not 0 <= args.eval_seeds < 100:
+        usage_error(f"--eval-seeds must be between 0 and 99 (evaluation seeds are seed·10000 + 9900 + j), got {args.eval_seeds}")
+    if args.clip_observations < 0:
+        usage_error("--clip-observations must be 0 (no clipping) or more")
+    if args.max_retries < 0 or args.threads_per_candidate < 0:
+        usage_error("--max-retries and --threads-per-candidate must be 0 or more")
 
 
 def fill_runtime_args(args: Args) -> Args:
@@ -737,7 +757,8 @@ def with_presets(args: Args) -> Args:
     if args.ppo == "bidexhands":
         args = apply_preset(args, BIDEXHANDS_PPO, "Bi-DexHands PPO", "--ppo rl_games runs Eureka's")
     if args.preset == "cpu" or (args.preset == "auto" and not (args.cuda and torch.cuda.is_available())):
-        args = apply_preset(args, CPU_PRESET, "CPU preset", "--preset paper runs the paper's settings")
+        preset = {**CPU_PRESET, **(BIDEXHANDS_CPU_PRESET if args.ppo == "bidexhands" else {})}
+        args = apply_preset(args, preset, "CPU preset", "--preset paper runs the paper's settings")
     return args
 
 

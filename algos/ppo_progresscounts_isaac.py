@@ -31,7 +31,7 @@ from runkit import Run, apply_preset, check_choice, check_counts, parse, resumed
 from runkit.evaluation import NO_EVALUATION, evaluation_seed, evaluation_summary
 
 REPO = Path(__file__).resolve().parents[1]
-CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
+CHECKPOINT_FORMAT = 3  # saved in each checkpoint; a resume refuses any other
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ class Args:
     max_grad_norm: float = 1.0
     """the maximum norm for the gradient clipping"""
     init_noise_std: float = 0.8
-    """initial standard deviation of the Gaussian policy"""
+    """initial σ of the Gaussian policy (Bi-DexHands: the std is σ², 0.64)"""
     clip_observations: float = 5.0
     """observations are clipped to +-this value, as in Bi-DexHands"""
     hidden_sizes: tuple[int, ...] = (1024, 1024, 512)
@@ -164,12 +164,12 @@ def make_env(args: Args, device: torch.device):
 # Networks: Bi-DexHands' PPO agent, separate actor and critic MLPs (ELU) and a state-independent std
 # ---------------------------------------------------------------------------------------------------------------------
 def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
+    """Orthogonal weights (gain sqrt(2), `out_gain` for the last layer); biases keep PyTorch's default, as in Bi-DexHands."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         linear = nn.Linear(sizes[i], sizes[i + 1])
         last = i == len(sizes) - 2
         nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
-        nn.init.zeros_(linear.bias)
         layers += [linear] if last else [linear, nn.ELU()]
     return nn.Sequential(*layers)
 
@@ -181,12 +181,17 @@ class Agent(nn.Module):
         self.actor_mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
         self.actor_logstd = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
 
+    def action_std(self):
+        # Bi-DexHands builds its Gaussian with scale_tril = diag(σ²), so the std is σ² (0.64 at its initial σ = 0.8),
+        # while its KL for the learning rate treats σ as the std. Both kept: its settings were tuned with them.
+        return self.actor_logstd.exp() ** 2
+
     def get_value(self, x):
         return self.critic(x).squeeze(-1)
 
     def get_action_and_value(self, x, action=None):
         mean = self.actor_mean(x)
-        dist = Normal(mean, self.actor_logstd.exp().expand_as(mean))
+        dist = Normal(mean, self.action_std().expand_as(mean))
         if action is None:
             action = dist.sample()
         return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.get_value(x), mean
@@ -569,7 +574,7 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
             "charts/learning_rate": lr, "charts/SPS": int((global_step - start_step) / (time.time() - start_time)),
             "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
             "losses/entropy": entropy_loss.item(), "losses/approx_kl": float(np.mean(kls)),
-            "losses/clipfrac": float(np.mean(clipfracs)), "charts/action_std": agent.actor_logstd.exp().mean().item(),
+            "losses/clipfrac": float(np.mean(clipfracs)), "charts/action_std": agent.action_std().mean().item(),
             "charts/distinct_bins": counts.distinct if counts else None,
             "charts/intrinsic_bonus": args.bonus_scale * float(bonus_sum) / args.num_steps if counts else None})
         episodes, *sums = finished.tolist()
@@ -663,9 +668,17 @@ def select_best(args: Args, folder: Path, answers) -> dict:
           f"selection, biased upwards: the evaluation on new seeds follows)")
 
     seeds = [evaluation_seed(seed, j) for j in range(args.eval_seeds)]
+    selected_code = (folder / f"sample{best}" / "progress_function.py").read_text()
     for j in range(args.eval_seeds):
-        (folder / f"eval{j}").mkdir(exist_ok=True)
-        (folder / f"eval{j}" / "progress_function.py").write_text((folder / f"sample{best}" / "progress_function.py").read_text())
+        run_dir = folder / f"eval{j}"
+        code = run_dir / "progress_function.py"
+        if code.exists() and code.read_text() == selected_code:
+            continue
+        # New, or it evaluated a sample that is no longer the selected one (a resumed sample overtook it): start over.
+        for stale in ("summary.json", "checkpoint.pt"):
+            (run_dir / stale).unlink(missing_ok=True)
+        run_dir.mkdir(exist_ok=True)
+        code.write_text(selected_code)
     runs = [train_unfinished(folder / f"eval{j}", replace(args, seed=s, progress_sample=best)) for j, s in enumerate(seeds)]
     summary = {
         "task": args.task, "reward": args.reward, "seed": seed,
@@ -692,8 +705,10 @@ def check_args(args: Args) -> None:
                  simhash_bits=args.simhash_bits, **{f"hidden_sizes[{i}]": h for i, h in enumerate(args.hidden_sizes)})
     check_choice("--task", args.task, dexhands.TASKS)
     check_choice("--backend", args.backend, ("auto", "mujoco", "warp"))
-    if args.eval_seeds < 0:
-        usage_error(f"--eval-seeds must be 0 or more, got {args.eval_seeds}")
+    if not 0 <= args.eval_seeds < 100:
+        usage_error(f"--eval-seeds must be between 0 and 99 (evaluation seeds are seed·10000 + 9900 + j), got {args.eval_seeds}")
+    if args.select_best and args.reward not in ("progresscounts", "progress-as-reward"):
+        usage_error(f"--select-best chooses among progress functions; --reward {args.reward} uses none")
     if args.range_steps < 0:
         usage_error(f"--range-steps must be 0 (one episode) or more, got {args.range_steps}")
     if args.num_envs * args.num_steps < args.num_minibatches:

@@ -28,15 +28,14 @@ def environment_code(env: DexHandsEnv) -> str:
     """Python source of everything that computes `state` (and the observation) for the env's task, as one listing,
     after the values that code reads from the env's model (the task's settings, joint limits and ranges)."""
     task = env.task
-    task_class = type(task)
-    methods = [getattr(task_class, name) for name in ("add_task_state", "observation_block")]
-    chunks = [_source(f) for f in STATE_CODE]
-    chunks += [_source(m) for m in methods if _has_body(m)]
-    chunks += [_source(f) for f in OBSERVATION_CODE]
+    # Every definition of the task's two methods along its class hierarchy: an override may call `super()`.
+    methods = [vars(cls)[name] for name in ("add_task_state", "observation_block") for cls in type(task).__mro__
+               if name in vars(cls) and _has_body(vars(cls)[name])]
+    chunks = [_source(f) for f in STATE_CODE] + [_source(m) for m in methods] + [_source(f) for f in OBSERVATION_CODE]
     used = _helpers([*STATE_CODE, *methods, *OBSERVATION_CODE])
-    fields = _fields_read(task, methods)
     header = [f"# {task.name}: values the code below reads from the env and its MuJoCo model"]
-    header += [f"# self.{k} = {v!r} (in the task's methods)" for k, v in fields]
+    header += [f"# self.task.{k} = {v!r}" for k, v in _task_attributes_read(task, [*STATE_CODE, *OBSERVATION_CODE])]
+    header += [f"# self.{k} = {v!r} (in the task's methods)" for k, v in _fields_read(task, methods)]
     header += [f"# self._dof_limits[{key!r}]: shape {tuple(value.shape)}, {_numbers(value)}" for key, value in env._dof_limits.items()]
     model = env.scene.model
     for name in task.layout.tracked_joints:
@@ -64,18 +63,33 @@ def _has_body(method) -> bool:
 
 
 def _helpers(functions) -> list[tuple[str, object]]:
-    """Module-level constants, and the task helpers (`dexhands.tasks`), that the listed functions use by name."""
+    """Module-level constants, and the task helpers (`dexhands.tasks`), that the listed functions use by name, and
+    those that the helpers use in turn."""
     found: dict[str, object] = {}
+    functions = list(functions)
     for function in functions:
         module_globals = vars(inspect.getmodule(function))
         for node in ast.walk(ast.parse(_source(function))):
             if isinstance(node, ast.Name) and node.id in module_globals and node.id not in found:
                 value = module_globals[node.id]
-                if isinstance(value, types.FunctionType) and value.__module__.startswith("dexhands.tasks"):
+                function_itself = inspect.unwrap(value) if callable(value) else None  # under a @cache, say
+                if isinstance(function_itself, types.FunctionType) and function_itself.__module__.startswith("dexhands.tasks"):
                     found[node.id] = value
+                    functions.append(function_itself)
                 elif isinstance(value, int | float | str | tuple | dict) and not isinstance(value, bool):
                     found[node.id] = value
     return sorted(found.items(), key=lambda item: callable(item[1]))
+
+
+def _task_attributes_read(task: TaskConfig, functions) -> list[tuple[str, object]]:
+    """The simple values (numbers, flags) that the generic code reads as `self.task.<name>`."""
+    read: dict[str, object] = {}
+    for function in functions:
+        for node in ast.walk(ast.parse(_source(function))):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "task"
+                    and isinstance(getattr(task, node.attr, None), int | float | bool)):
+                read.setdefault(node.attr, getattr(task, node.attr))
+    return list(read.items())
 
 
 def _fields_read(task: TaskConfig, methods) -> list[tuple[str, object]]:

@@ -249,7 +249,7 @@ def test_cli_resume_and_unknown_task(tmp_path):
 # in Eureka's repository), as the README lists them: the script's defaults must be exactly these.
 RL_GAMES = {"num_envs": 2048, "num_steps": 8, "learning_rate": 3e-4, "desired_kl": 0.016, "update_epochs": 5,
             "num_minibatches": 1, "gamma": 0.96, "gae_lambda": 0.95, "clip_coef": 0.2, "ent_coef": 0.0, "vf_coef": 0.5,
-            "max_grad_norm": 1.0, "init_noise_std": 1.0, "clip_observations": math.inf, "hidden_sizes": (512, 256, 128),
+            "max_grad_norm": 1.0, "init_noise_std": 1.0, "clip_observations": 0.0, "hidden_sizes": (512, 256, 128),
             "reward_scale": 0.01, "norm_value": True, "clip_value_loss": True, "bounds_loss_coef": 0.001,
             "candidate_timesteps": 3000 * 16384, "eval_timesteps": 6000 * 16384, "eval_seeds": 5, "ppo": "rl_games"}
 # Bi-DexHands' PPO (bidexhands/cfg/ppo/config.yaml, algorithms/rl/ppo/ppo.py), as the ProgressCounts script uses.
@@ -269,6 +269,9 @@ def test_defaults_are_eurekas_rl_games_settings_and_bidexhands_is_one_flag_away(
     args = eu.with_presets(eu.parse(eu.Args))
     assert args.hidden_sizes == (1024, 1024, 512) and args.num_minibatches == 4 and not args.norm_value
     assert args.init_noise_std == 0.5  # the command line wins over the preset
+    # On a CPU, `--ppo bidexhands` takes the ProgressCounts script's CPU MLPs, so that both run one PPO.
+    monkeypatch.setattr(sys, "argv", ["ppo_eureka_isaac.py", "--ppo", "bidexhands", "--preset", "cpu"])
+    assert eu.with_presets(eu.parse(eu.Args)).hidden_sizes == pc.CPU_PRESET["hidden_sizes"]
 
 
 def test_value_normaliser_tracks_values_and_returns_and_round_trips():

@@ -164,6 +164,38 @@ def test_smoke_every_task_and_reward_mode(task, reward, tmp_path):
         assert all(v > 0 for v in scalars["charts/intrinsic_bonus"])
 
 
+def test_a_reselection_evaluates_the_new_selected_function(tmp_path, monkeypatch):
+    # Training stubbed out: each run's max success is looked up by the code it trains (and its seed is recorded).
+    scores = {"f0": 0.1, "f1": 0.5, "f2": 0.0, "f3": 0.2}
+    trained = []
+
+    def train_sample(args, folder, answer, alone):
+        trained.append((folder.name, args.seed, answer.text))
+        summary = {"progress_sample": args.progress_sample, "seed": args.seed, "status": "ok",
+                   "max_success_rate": scores[answer.text], "history": [{"step": 1, "success_rate": 0.0}]}
+        pc.write_json(folder / "summary.json", summary)
+        return summary
+
+    monkeypatch.setattr(pc, "train_sample", train_sample)
+    pc.write_json(tmp_path / "config.json", {"seed": 1})
+    answers = [Answer(text=f"f{k}", sample=k, provenance={}, prompt_hash="", file=None) for k in range(4)]
+    args = tiny_args(select_best=True, eval_seeds=2)
+    first = pc.select_best(args, tmp_path, answers)
+    assert first["selection"]["selected_sample"] == 1 and first["selection"]["selection_max_success_rate"] == 0.5
+    assert [t for t in trained if t[0].startswith("eval")] == [("eval0", 19900, "f1"), ("eval1", 19901, "f1")]
+    # Sample 2, resumed with a longer budget, now beats sample 1: the evaluation is redone with sample 2's function.
+    (tmp_path / "sample2" / "summary.json").unlink()
+    scores["f2"] = 0.9
+    trained.clear()
+    second = pc.select_best(args, tmp_path, None)
+    assert second["selection"]["selected_sample"] == 2
+    assert trained == [("sample2", 1, "f2"), ("eval0", 19900, "f2"), ("eval1", 19901, "f2")]
+    assert second["evaluation"]["max_success_rates"] == [0.9, 0.9] and second["eval_max_success_rate"] == 0.9
+    # Nothing left to do: a third pass trains nothing and reports the same.
+    trained.clear()
+    assert pc.select_best(args, tmp_path, None)["evaluation"] == second["evaluation"] and not trained
+
+
 def test_cli_select_best_checkpoints_and_resumes(tmp_path):
     common = [sys.executable, str(SCRIPT), "--task", "ShadowHandOver", "--num-envs", "4", "--num-steps", "4",
               "--hidden-sizes", "32", "32", "--range-steps", "3", "--no-cuda"]

@@ -19,7 +19,8 @@ few random steps): a design that fails stops the script instead of becoming a fa
 Shipped transcripts, one per dexhands task (16 samples x 5 iterations at a tiny candidate budget: 10 PPO iterations
 of 8 envs x 8 steps, 80 steps per env, so that one episode ends in the 75-step throwing tasks; tasks with longer
 episodes and no early reset reflect "no episode ended"; a few minutes of CPU per task). With no --tasks, the script
-generates every dexhands task that has no transcript yet (a new task: write its designs, then run this):
+generates every dexhands task that has no transcript yet (a new task: write its designs, then run this; about 1 min of
+CPU per task on Eureka's PPO):
 
     python llm_outputs/eureka/make_reference_transcripts.py \
         --num-envs 8 --num-steps 8 --candidate-timesteps 640 --hidden-sizes 32 32
@@ -28,7 +29,7 @@ generates every dexhands task that has no transcript yet (a new task: write its 
 At a real budget (the elites then reflect real learning; hours per task on a GPU):
 
     python llm_outputs/eureka/make_reference_transcripts.py --tasks ShadowHandOver ShadowHandCatchUnderarm \
-        --num-envs 2048 --candidate-timesteps 10000000 --hidden-sizes 1024 1024 512 --cuda --parallel-candidates 4
+        --num-envs 2048 --candidate-timesteps 10000000 --hidden-sizes 512 256 128 --cuda --parallel-candidates 4
 """
 
 import argparse
