@@ -452,6 +452,7 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
 
     # The range-estimation steps are env steps like any other: they count towards the budget.
     global_step, start_iteration, best_success, best_original, history = args.range_env_steps, 1, 0.0, 0.0, []
+    best_progress = None  # per sub-task, the highest normalised progress reached in training
     if ckpt is not None:
         agent.load_state_dict(ckpt["agent"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -459,6 +460,7 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
         best_success, best_original, history = ckpt["best_success"], ckpt["best_original"], ckpt["history"]
         if counts is not None:
             counts.counts.copy_(ckpt["counts"])
+        best_progress = ckpt["best_progress"]
         run.restore_random_streams()
 
     next_obs = env.reset().clamp(-args.clip_observations, args.clip_observations)
@@ -474,6 +476,7 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
         # Sums over the episodes finished in this iteration: count, success, return, human return, length and the
         # original success formula (for tasks where it differs from `success`: Switch).
         finished, bonus_sum = torch.zeros(6, dtype=torch.float64, device=device), 0.0
+        progress_sum = progress_max = None  # per sub-task, of the normalised progress (1 = done) in this iteration
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs_buf[step], dones_buf[step] = next_obs, next_done
@@ -499,6 +502,10 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
                     reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().double()
                 else:
                     values, _ = stack_progress(progress_fn, info["final_state"])
+                    done_fraction = discretiser.normalised(values)
+                    progress_sum = done_fraction.mean(0) + (0.0 if progress_sum is None else progress_sum)
+                    progress_max = done_fraction.max(0).values if progress_max is None else torch.maximum(
+                        progress_max, done_fraction.max(0).values)
                     if args.reward == "progress-as-reward":
                         counts.visit(discretiser(values))  # only to report the bins visited
                         reward = sparse + discretiser.normalised(values).sum(dim=-1)
@@ -537,6 +544,7 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
             b_obs, b_actions = obs_buf.reshape(-1, env.obs_dim), actions_buf.reshape(-1, env.act_dim)
             b_logprobs, b_means = logprobs_buf.reshape(-1), means_buf.reshape(-1, env.act_dim)
             b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+            advantage_std = b_advantages.std().item()  # before normalising: next to the bonus, how noisy the signal is
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
             old_logstd = agent.actor_logstd.detach().clone()
 
@@ -576,7 +584,13 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
             "losses/entropy": entropy_loss.item(), "losses/approx_kl": float(np.mean(kls)),
             "losses/clipfrac": float(np.mean(clipfracs)), "charts/action_std": agent.action_std().mean().item(),
             "charts/distinct_bins": counts.distinct if counts else None,
-            "charts/intrinsic_bonus": args.bonus_scale * float(bonus_sum) / args.num_steps if counts else None})
+            "charts/intrinsic_bonus": args.bonus_scale * float(bonus_sum) / args.num_steps if counts else None,
+            "charts/reward_std": rewards_buf.std().item(), "charts/advantage_std": advantage_std,
+            "charts/value_mean": values_buf.mean().item()})
+        if progress_sum is not None:  # do the progress values move, and is "done" (1) ever reached?
+            best_progress = progress_max if best_progress is None else torch.maximum(best_progress, progress_max)
+            run.log(global_step, {**{f"progress/mean_{i}": v / args.num_steps for i, v in enumerate(progress_sum.tolist())},
+                                  **{f"progress/max_{i}": v for i, v in enumerate(progress_max.tolist())}})
         episodes, *sums = finished.tolist()
         if episodes:
             success_rate, mean_return, mean_human, mean_length, original_rate = (total / episodes for total in sums)
@@ -597,15 +611,20 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
             run.save({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "lr": lr,
                       "global_step": global_step, "iteration": iteration, "best_success": best_success,
                       "best_original": best_original, "history": history,
-                      "counts": counts.counts if counts is not None else None,
+                      "counts": counts.counts if counts is not None else None, "best_progress": best_progress,
                       "ranges": ranges if discretiser is not None else None})
 
+    if counts is not None:
+        write_json(run.dir / "bin_counts.json", {"visits": counts.counts.tolist()})
     return run.finish({
         "task": args.task, "reward": args.reward, "seed": args.seed, "progress_sample": args.progress_sample,
         "global_step": global_step, "max_success_rate": best_success, "max_success_rate_original": best_original,
         "final_success_rate": history[-1]["success_rate"] if history else None,
         "final_episodic_human_return": history[-1]["episodic_human_return"] if history else None,
         "distinct_bins": counts.distinct if counts is not None else None,
+        # Per sub-task, the highest normalised progress reached (1: the top bin, "done"); visits per bin id are in
+        # bin_counts.json.
+        "max_progress": best_progress.tolist() if best_progress is not None else None,
         "sps": (global_step - start_step) / max(time.time() - start_time, 1e-9), "device": str(device),
         "history": history,
     })

@@ -162,6 +162,12 @@ def test_smoke_every_task_and_reward_mode(task, reward, tmp_path):
     if reward in ("progresscounts", "simhash-counts"):
         assert scalars["charts/distinct_bins"][-1] >= 1
         assert all(v > 0 for v in scalars["charts/intrinsic_bonus"])
+        visits = json.loads((tmp_path / "bin_counts.json").read_text())["visits"]
+        assert sum(visits) == summary["global_step"] - range_steps and sum(v > 0 for v in visits) == summary["distinct_bins"]
+    if reward in ("progresscounts", "progress-as-reward"):  # the diagnostics: do progress values move, reach "done"?
+        assert "progress/mean_0" in scalars and "progress/max_0" in scalars
+        assert all(0.0 <= v <= 1.0 for v in summary["max_progress"]) and len(summary["max_progress"]) >= 1
+    assert "charts/advantage_std" in scalars and "charts/reward_std" in scalars
 
 
 def test_a_reselection_evaluates_the_new_selected_function(tmp_path, monkeypatch):
