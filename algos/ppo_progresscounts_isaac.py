@@ -329,7 +329,11 @@ class ProgressDiscretiser:
         return torch.where(self.directions > 0, frac, 1.0 - frac).clamp(0.0, 1.0)
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
-        per_task = torch.minimum((self.normalised(values) * self.bins).long(), self.bins - 1)
+        return self.bin_ids(self.normalised(values))
+
+    def bin_ids(self, done_fraction: torch.Tensor) -> torch.Tensor:
+        """(N, k) normalised progress -> (N,) bin ids."""
+        per_task = torch.minimum((done_fraction * self.bins).long(), self.bins - 1)
         if self.combination == "sum":
             return per_task.sum(dim=-1)
         return (per_task * self.radix).sum(dim=-1)
@@ -503,14 +507,14 @@ def train(args: Args, folder: Path | None = None, progress_fn=None, progress_ans
                 else:
                     values, _ = stack_progress(progress_fn, info["final_state"])
                     done_fraction = discretiser.normalised(values)
+                    step_max = done_fraction.max(0).values
                     progress_sum = done_fraction.mean(0) + (0.0 if progress_sum is None else progress_sum)
-                    progress_max = done_fraction.max(0).values if progress_max is None else torch.maximum(
-                        progress_max, done_fraction.max(0).values)
+                    progress_max = step_max if progress_max is None else torch.maximum(progress_max, step_max)
                     if args.reward == "progress-as-reward":
-                        counts.visit(discretiser(values))  # only to report the bins visited
-                        reward = sparse + discretiser.normalised(values).sum(dim=-1)
+                        counts.visit(discretiser.bin_ids(done_fraction))  # only to report the bins visited
+                        reward = sparse + done_fraction.sum(dim=-1)
                     else:
-                        bonus = counts.visit(discretiser(values))
+                        bonus = counts.visit(discretiser.bin_ids(done_fraction))
                         reward, bonus_sum = sparse + args.bonus_scale * bonus, bonus_sum + bonus.mean().double()
 
             ep_return += reward
