@@ -46,7 +46,15 @@ class Experiment:
     aggregate_scale: str = "raw"
     """how the report puts tasks on one scale before the IQM: "raw" (rates in [0, 1]) or "minmax" (returns)"""
     history_key: str = "history"
-    """the key of summary.json that holds the learning curve (a list of dicts with a `step` entry)"""
+    """the key of summary.json that holds the learning curve (a list of dicts with a `step` entry); a dotted path to a
+    list of such curves (Eureka's evaluation seeds) plots them all"""
+    milestones: tuple[int, ...] = ()
+    """env steps at which the report gives `milestone_key` of the learning curve"""
+    milestone_key: str = "success_rate"
+    milestone_window: int = 250_000
+    """the env steps up to a milestone over which the curve is averaged"""
+    seeds: tuple[int, ...] = (1, 2, 3)
+    """the seeds a sweep runs when none are given (the smoke budget runs seed 1 only)"""
 
 
 _PC_SOURCE = "ProgressCounts paper, best of 4 progress functions, 5 seeds, 100M steps each [secondary sources]"
@@ -56,16 +64,19 @@ EXPERIMENTS: dict[str, Experiment] = {
         script="algos/ppo_progresscounts_isaac.py",
         tasks=("ShadowHandOver", "ShadowHandCatchUnderarm"),
         variants={"sparse": ("--reward", "sparse"), "dense": ("--reward", "dense"),
-                  "progresscounts": ("--reward", "progresscounts")},
+                  "progresscounts": ("--reward", "progresscounts"),
+                  "progress-as-reward": ("--reward", "progress-as-reward"),
+                  "simhash-counts": ("--reward", "simhash-counts")},
         budgets={
             "smoke": ("--num-envs", "16", "--hidden-sizes", "32", "32", "--total-timesteps", "2048", "--no-cuda"),
-            "cpu": ("--num-envs", "512", "--hidden-sizes", "256", "256", "128", "--total-timesteps", "1000000"),
+            "cpu": ("--preset", "cpu"),
             "paper": ("--preset", "paper", "--num-envs", "2048", "--total-timesteps", "100000000"),
         },
         budget_notes={
-            "cpu": "512 envs, policy/value MLPs [256, 256, 128], 1M env steps per run (1% of the papers' 100M), "
-                   "progress function sample 0 (no best-of-4 selection); every arm on Bi-DexHands' PPO, all other "
-                   "settings as in Bi-DexHands",
+            "cpu": "the script's CPU preset: 10M env steps per run (10% of the paper's 100M), 512 envs, policy/value "
+                   "MLPs [256, 256, 128], progress function sample 0 (no best-of-4 selection); every arm on "
+                   "Bi-DexHands' PPO, all other settings as in Bi-DexHands. A run takes about 65 min at 2.6k env "
+                   "steps/s with two runs side by side on the project's 2-core machine (one thread each)",
             "paper": "2048 envs, MLPs [1024, 1024, 512], 100M env steps, progress function sample 0; the paper's "
                      "protocol for the progresscounts arm is the script's --select-best (best of 4 functions, then 5 "
                      "new seeds; its summary's headline is eval_max_success_rate), which this sweep does not run",
@@ -74,7 +85,35 @@ EXPERIMENTS: dict[str, Experiment] = {
         extra_metrics=("final_success_rate", "final_episodic_human_return", "distinct_bins", "sps"),
         curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
         paper={("ShadowHandOver", "progresscounts"): PaperNumber(0.93, _PC_SOURCE),
-               ("ShadowHandCatchUnderarm", "progresscounts"): PaperNumber(0.76, _PC_SOURCE)},
+               ("ShadowHandOver", "progress-as-reward"): PaperNumber(0.90, _PC_SOURCE),
+               ("ShadowHandOver", "simhash-counts"): PaperNumber(0.91, _PC_SOURCE),
+               ("ShadowHandCatchUnderarm", "progresscounts"): PaperNumber(0.76, _PC_SOURCE),
+               ("ShadowHandCatchUnderarm", "progress-as-reward"): PaperNumber(0.88, _PC_SOURCE)},
+        checkpoint_glob="*/checkpoint.pt",
+        milestones=(2_500_000, 5_000_000, 10_000_000),
+    ),
+    # Outside the paper's settings: how the count bonus's weight changes what ProgressCounts learns (issue 30).
+    "progresscounts_bonus_scale": Experiment(
+        script="algos/ppo_progresscounts_isaac.py",
+        tasks=("ShadowHandOver",),
+        variants={f"bonus-scale-{scale}": ("--reward", "progresscounts", "--bonus-scale", scale)
+                  for scale in ("0.001", "0.01", "0.1")},
+        budgets={
+            "smoke": ("--num-envs", "16", "--hidden-sizes", "32", "32", "--total-timesteps", "2048", "--no-cuda"),
+            "cpu": ("--preset", "cpu"),
+            "paper": ("--preset", "paper", "--num-envs", "2048", "--total-timesteps", "100000000"),
+        },
+        budget_notes={
+            "cpu": "a sensitivity check outside the paper's settings (the paper fixes the bonus scale at 1e-3): one "
+                   "seed per scale, otherwise the progresscounts experiment's cpu budget (10M env steps, 512 envs, "
+                   "MLPs [256, 256, 128], progress function sample 0, Bi-DexHands' PPO)",
+        },
+        metric="max_success_rate", metric_label="max success rate over training",
+        extra_metrics=("final_success_rate", "final_episodic_human_return", "distinct_bins", "sps"),
+        curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
+        checkpoint_glob="*/checkpoint.pt",
+        milestones=(2_500_000, 5_000_000, 10_000_000),
+        seeds=(1,),
     ),
     "eureka": Experiment(
         script="algos/ppo_eureka_isaac.py",
@@ -83,21 +122,24 @@ EXPERIMENTS: dict[str, Experiment] = {
         budgets={
             "smoke": ("--num-envs", "8", "--hidden-sizes", "32", "32", "--samples", "2", "--iterations", "2",
                       "--candidate-timesteps", "640", "--eval-seeds", "1", "--eval-timesteps", "640", "--no-cuda"),
-            "cpu": ("--preset", "cpu", "--eval-seeds", "1"),
+            "cpu": ("--preset", "cpu"),
             "paper": ("--preset", "paper", "--eval-seeds", "1"),
         },
         budget_notes={
-            "cpu": "one search per seed with the script's CPU preset: 4 candidates x 2 iterations (paper: 16 x 5) of "
-                   "1M env steps each, then the best reward retrained on one new seed for 10M env steps; 512 envs, "
-                   "Eureka's own PPO (rl_games settings, MLPs [512, 256, 128]), not the progresscounts arms' PPO; "
-                   "answers replayed from the shipped reference transcripts by position",
+            "cpu": "one search with the script's CPU preset: 4 candidates x 2 iterations (paper: 16 x 5) of 2.5M env "
+                   "steps each, then the best reward retrained on 5 new seeds for 10M env steps each (the paper's "
+                   "evaluation at 10% of its budget); 512 envs, Eureka's own PPO (rl_games settings, MLPs "
+                   "[512, 256, 128]), not the progresscounts arms' PPO; answers replayed from the shipped reference "
+                   "transcripts by position",
             "paper": "16 candidates x 5 iterations of 49M env steps, the best reward retrained for 98M env steps; "
                      "one search per seed, 2048 envs, Eureka's rl_games PPO (MLPs [512, 256, 128])",
         },
         metric="eval_max_success_rate", metric_label="max success rate over the final evaluation's training",
         extra_metrics=("eval_final_success_rate", "eval_final_episodic_human_return", "training_seconds"),
         curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
-        history_key="evaluation_history",
+        history_key="evaluation.histories",
+        milestones=(2_500_000, 5_000_000, 10_000_000),
+        seeds=(1,),
     ),
     "oni": Experiment(
         script="algos/appo_oni_nethack.py",

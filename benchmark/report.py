@@ -4,9 +4,11 @@ Reads `<runs-root>/<budget>/<experiment>/<task>/<arm>/seed<k>/*/summary.json` (t
 seed) and writes `benchmark/results/<budget>/<experiment>/`: `report.md` (mean and 95% bootstrap interval over
 seeds of the headline metric per task and arm, the paper's number beside it, the other metrics, throughput, and
 the interquartile mean across tasks with a stratified-bootstrap interval),
-`results.json` (every seed's numbers) and `<task>.png` (mean learning curves per arm, band = min..max over seeds).
+`results.json` (every seed's numbers) and `<task>.png` (mean learning curves per arm, band = the 95% bootstrap
+interval of the mean over seeds).
 
-Each run's summary.json is also kept as `records/<task>/<arm>/seed<k>.json` beside the report, and the report is built
+Each run's summary.json is also kept as `records/<task>/<arm>/seed<k>.json` beside the report (its learning curves
+thinned to at most `RECORD_POINTS` points, enough for the plots and the milestones), and the report is built
 from those records: run folders are scratch space that a machine may lose, so a sweep spread over several machines
 or sessions accumulates there, and `report.py` rebuilds the report from a fresh clone. A run folder that is present
 replaces its seed's record.
@@ -116,7 +118,7 @@ def archive(found: dict[str, dict[str, dict[int, dict]]], records_dir: Path) -> 
             for seed, summary in seeds.items():
                 path = records_dir / task / arm / f"seed{seed}.json"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(summary, indent=1) + "\n")
+                path.write_text(json.dumps(thin_curves(summary), indent=1) + "\n")
 
 
 def load_records(records_dir: Path) -> dict[str, dict[str, dict[int, dict]]]:
@@ -128,8 +130,37 @@ def load_records(records_dir: Path) -> dict[str, dict[str, dict[int, dict]]]:
     return found
 
 
-def mean_curve(histories: list[list[dict]], key: str, points: int = 100):
-    """Interpolates every seed's curve onto a common step grid (up to the shortest run)."""
+RECORD_POINTS = 500
+"""the most points a record keeps of each learning curve (a 10M-step run logs about 2400)"""
+
+
+def thin_curves(summary):
+    """A copy of a summary whose learning curves (lists of dicts with a `step`) keep at most RECORD_POINTS points,
+    evenly spaced, the last one included."""
+    if isinstance(summary, dict):
+        return {k: thin_curves(v) for k, v in summary.items()}
+    if isinstance(summary, list):
+        if len(summary) > RECORD_POINTS and all(isinstance(h, dict) and "step" in h for h in summary):
+            keep = np.unique(np.linspace(0, len(summary) - 1, RECORD_POINTS).round().astype(int))
+            return [summary[i] for i in keep]
+        return [thin_curves(v) for v in summary]
+    return summary
+
+
+def curves_of(exp: Experiment, summary: dict) -> list[list[dict]]:
+    """The learning curves one record holds: its `history_key` entry, a dotted path; a list of curves (Eureka's
+    evaluation seeds) gives several."""
+    found = summary
+    for part in exp.history_key.split("."):
+        found = found.get(part, {}) if isinstance(found, dict) else {}
+    if not found:
+        return []
+    return found if isinstance(found[0], list) else [found]
+
+
+def mean_curve(histories: list[list[dict]], key: str, points: int = 100, resamples: int = 2000):
+    """Interpolates every seed's curve onto a common step grid (up to the shortest run): the grid, the mean over
+    seeds and its 95% percentile-bootstrap interval at each point."""
     # Records written before the first episode ended carry no episode statistics: they are left out.
     histories = [[h for h in hist if h.get(key) is not None] for hist in histories]
     curves = [(np.array([h["step"] for h in hist]), np.array([h[key] for h in hist], dtype=float))
@@ -140,7 +171,30 @@ def mean_curve(histories: list[list[dict]], key: str, points: int = 100):
     start = max(steps[0] for steps, _ in curves)
     grid = np.linspace(start, end, points)
     ys = np.stack([np.interp(grid, steps, values) for steps, values in curves])
-    return grid, ys.mean(axis=0), ys.min(axis=0), ys.max(axis=0)
+    if len(ys) < 2:
+        return grid, ys[0], ys[0], ys[0]
+    picks = np.random.default_rng(0).integers(0, len(ys), size=(resamples, len(ys)))
+    means = ys[picks].mean(axis=1)
+    return grid, ys.mean(axis=0), np.quantile(means, 0.025, axis=0), np.quantile(means, 0.975, axis=0)
+
+
+def value_at(history: list[dict], key: str, step: int, window: int) -> float | None:
+    """The mean of `key` over the logged points in the `window` env steps up to `step` (one iteration's value is
+    noisy); None when the run did not reach `step`."""
+    points = [h[key] for h in history if h.get(key) is not None and step - window < h["step"] <= step]
+    if not history or history[-1]["step"] < step - window or not points:
+        return None
+    return float(np.mean(points))
+
+
+def milestone_values(exp: Experiment, summaries: list[dict]) -> list[float | None]:
+    """Per milestone step: the mean over every curve of these records of `value_at` (None if one falls short)."""
+    out = []
+    for step in exp.milestones:
+        values = [value_at(curve, exp.milestone_key, step, exp.milestone_window)
+                  for summary in summaries for curve in curves_of(exp, summary)]
+        out.append(None if not values or any(v is None for v in values) else float(np.mean(values)))
+    return out
 
 
 def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path: Path, title: str) -> None:
@@ -149,11 +203,12 @@ def plot_task(exp: Experiment, task: str, arms: dict[str, dict[int, dict]], path
         for arm in exp.variants:
             if arm not in arms:
                 continue
-            curve = mean_curve([s.get(exp.history_key, []) for s in arms[arm].values()], key)
+            histories = [curve for s in arms[arm].values() for curve in curves_of(exp, s)]
+            curve = mean_curve(histories, key)
             if curve is None:
                 continue
             grid, mean, low, high = curve
-            ax.plot(grid, mean, label=f"{arm} ({len(arms[arm])} seed{'s' if len(arms[arm]) > 1 else ''})")
+            ax.plot(grid, mean, label=f"{arm} ({len(histories)} seed{'s' if len(histories) > 1 else ''})")
             ax.fill_between(grid, low, high, alpha=0.2)
         ax.set_xlabel("environment steps")
         ax.set_ylabel(label)
@@ -218,8 +273,12 @@ def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
     lines += [f"Script: `{exp.script}`. Headline metric: {exp.metric_label} (`{exp.metric}` in summary.json), "
               "mean over seeds with a 95% percentile-bootstrap interval of the mean (with 3 seeds the interval "
               "mostly shows the spread).", ""]
-    lines += ["| task | arm | seeds | " + exp.metric + " (95% CI) | paper | " + " | ".join(exp.extra_metrics) + " |",
-              "|---|---|---|---|---|" + "---|" * len(exp.extra_metrics)]
+    at = [f"{exp.milestone_key} at {step / 1e6:g}M" for step in exp.milestones]
+    if at:
+        lines += [f"`{exp.milestone_key} at N`: the mean over the logged iterations in the last "
+                  f"{exp.milestone_window / 1e6:g}M env steps up to N, then over seeds.", ""]
+    lines += ["| task | arm | seeds | " + exp.metric + " (95% CI) | paper | " + " | ".join((*at, *exp.extra_metrics)) + " |",
+              "|---|---|---|---|---|" + "---|" * (len(at) + len(exp.extra_metrics))]
     results, sources = {}, set()
     for task in exp.tasks:
         arms = found.get(task, {})
@@ -234,11 +293,14 @@ def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
             paper = exp.paper.get((task, arm))
             if paper:
                 sources.add(paper.source)
+            milestones = milestone_values(exp, list(seeds.values()))
             lines.append(f"| {task} | {arm} | {len(seeds)} | {np.mean(values):.3f} ({low:.3f}–{high:.3f}) | "
-                         f"{fmt(paper.value) if paper else '–'} | " + " | ".join(fmt(v) for v in extra_means) + " |")
+                         f"{fmt(paper.value) if paper else '–'} | "
+                         + " | ".join(fmt(v) for v in (*milestones, *extra_means)) + " |")
             results.setdefault(task, {})[arm] = {"seeds": {str(k): {m: s.get(m) for m in (exp.metric, *exp.extra_metrics)}
                                                            for k, s in sorted(seeds.items())},
                                                  "mean": float(np.mean(values)), "ci95": [low, high],
+                                                 "at": dict(zip((str(m) for m in exp.milestones), milestones)),
                                                  "paper": paper.value if paper else None}
     if sources:
         lines += ["", "Paper numbers: " + "; ".join(sorted(sources)) + "."]

@@ -40,7 +40,7 @@ class Args:
     variants: tuple[str, ...] = ()
     """restrict to these arms (default: all)"""
     seeds: tuple[int, ...] = ()
-    """the seeds (default: 1 for the smoke budget, which only checks that everything runs; 1 2 3 otherwise)"""
+    """the seeds (default: 1 for the smoke budget, which only checks that everything runs; else each experiment's own)"""
     workers: int = 1
     """runs at the same time"""
     threads_per_run: int = 0
@@ -94,7 +94,7 @@ def plan(args: Args) -> list[Run]:
             for arm, arm_flags in exp.variants.items():
                 if args.variants and arm not in args.variants:
                     continue
-                for seed in args.seeds or ((1,) if args.budget == "smoke" else (1, 2, 3)):
+                for seed in args.seeds or ((1,) if args.budget == "smoke" else exp.seeds):
                     folder = Path(args.runs_root) / args.budget / name / task / arm / f"seed{seed}"
                     command = (sys.executable, str(REPO / exp.script), exp.task_flag, task, *arm_flags,
                                *exp.budgets[args.budget], "--seed", str(seed), "--runs-dir", str(folder))

@@ -99,6 +99,35 @@ def test_mean_curve_skips_records_without_the_statistic():
     assert grid.tolist() == [10.0, 20.0] and mean.tolist() == [1.0, 3.0]
 
 
+def test_the_curve_band_is_a_bootstrap_interval_of_the_mean_inside_the_seeds_range():
+    seeds = [[{"step": 0, "v": v}, {"step": 10, "v": v}] for v in (0.0, 0.2, 0.4, 0.6, 1.0)]
+    _, mean, low, high = report.mean_curve(seeds, "v", points=2)
+    assert mean.tolist() == pytest.approx([0.44, 0.44])
+    # narrower than min..max (the mean varies less than the seeds), wider than nothing
+    assert (0.0 < low).all() and (low < mean).all() and (mean < high).all() and (high < 1.0).all()
+
+
+def test_records_keep_thinned_curves_with_their_last_point():
+    history = [{"step": 100 * i, "success_rate": i / 2000} for i in range(2001)]
+    summary = {"max_success_rate": 1.0, "history": history, "evaluation": {"histories": [history, history[:10]]}}
+    thin = report.thin_curves(summary)
+    assert len(thin["history"]) == report.RECORD_POINTS and thin["history"][-1] == history[-1]
+    assert thin["history"][0] == history[0] and thin["max_success_rate"] == 1.0
+    assert [len(h) for h in thin["evaluation"]["histories"]] == [report.RECORD_POINTS, 10]
+
+
+def test_milestones_average_the_curve_up_to_the_step_and_need_the_run_to_reach_it():
+    history = [{"step": s, "success_rate": s / 1000} for s in range(100, 1001, 100)]
+    assert report.value_at(history, "success_rate", 500, 200) == pytest.approx(0.45)  # steps 400 and 500
+    assert report.value_at(history, "success_rate", 2000, 200) is None
+    exp = replace(EXPERIMENTS["eureka"], milestones=(500, 1000), milestone_window=200)
+    summaries = [{"evaluation": {"histories": [history, [dict(h, success_rate=0.0) for h in history]]}}]
+    assert report.curves_of(exp, summaries[0]) == summaries[0]["evaluation"]["histories"]
+    assert report.milestone_values(exp, summaries) == pytest.approx([0.225, 0.475])
+    short = [{"evaluation": {"histories": [history, history[:3]]}}]
+    assert report.milestone_values(exp, short) == [None, None]
+
+
 def test_iqm_is_the_mean_of_the_middle_half_and_its_interval_resamples_within_tasks():
     # 8 scores: the IQM drops the two lowest and the two highest, whichever task they belong to.
     scores = np.array([[0.0, 10.0], [1.0, 11.0], [2.0, 12.0], [3.0, 13.0]])
