@@ -1,7 +1,7 @@
 # LaRe (Qu et al., AAAI-25, arXiv 2412.11120) for multi-agent credit assignment: IPPO (one actor-critic shared by all
 # agents, each acting on its own observation) on the Multi-Particle Environments with an episodic team reward.
 # An LLM-written function turns each agent's next observation into latent factors; a decoder trained by return
-# decomposition (sum over agents and steps = team return) turns them into a per-agent, per-step reward.
+# decomposition (sum over agents and steps = the return per agent) turns them into a per-agent, per-step reward.
 # Baselines: --reward-model rd (decoder on raw observations) | none (episodic reward as is) | dense (oracle).
 # Backends: --backend mpe2 (PettingZoo parallel envs, as in the paper) | vmas (vectorized torch simulation).
 # Sections, as in every script of algos/: arguments, environment, networks, the method, PPO's pieces, the training
@@ -25,11 +25,10 @@ from llmcode.extract import extract_json
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, SandboxUnavailable, compile_llm_function
 from mpe_envs import SCENARIOS, make_envs, observation_layout
-from mpe_envs.scenarios import AGENT_SIZE, LANDMARK_SIZE_TAG, PREY_SIZE
 from runkit import Run, check_choice, check_counts, parse, resumed_args, usage_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
+CHECKPOINT_FORMAT = 3  # saved in each checkpoint; a resume refuses any other
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -54,7 +53,7 @@ class Args:
     wandb_entity: str | None = None
     """the entity (team) of wandb's project"""
     save_model: bool = True
-    """save a checkpoint (networks, optimisers, value normaliser, episode buffer, LLM function) every
+    """save a checkpoint (networks, optimisers, episode buffer, LLM function) every
     `checkpoint_frequency` PPO updates, at least every 10 minutes, and at the end (Ctrl-C always saves one)"""
     checkpoint_frequency: int = 100
     """with --save-model, checkpoint every this many PPO updates"""
@@ -64,7 +63,7 @@ class Args:
     runs_dir: str = "runs"
     """folder that receives the run folder"""
 
-    # Algorithm specific arguments (defaults: LaRe's MPE settings, docs/methods.md)
+    # Algorithm specific arguments (defaults: LaRe's MPE settings, its mpe/arguments.py and mpe/models/policy/ppo.py)
     scenario: str = "spread_n6"
     """spread_n6 | spread_n15 | spread_n30 (Cooperative Navigation), tag_n6 | tag_n15 | tag_n30 (Predator-Prey)"""
     backend: Literal["mpe2", "vmas"] = "mpe2"
@@ -83,12 +82,13 @@ class Args:
     """the discount factor gamma"""
     gae_lambda: float = 0.95
     """the lambda for the general advantage estimation"""
-    num_minibatches: int = 16
-    """minibatches per epoch: 2048 / 16 = the reference's 128 env steps, each with all n_agents samples"""
+    minibatch_size: int = 128
+    """samples (one agent at one step) per minibatch"""
     update_epochs: int = 10
-    """the K epochs to update the policy"""
+    """epochs' worth of minibatches per update: update_epochs x samples / minibatch_size minibatches, each drawn
+    afresh without replacement (LaRe's sampling, not a shuffled pass)"""
     norm_adv: bool = True
-    """advantages normalization"""
+    """advantages normalised over the whole batch"""
     clip_coef: float = 0.5
     """the surrogate clipping coefficient"""
     anneal_clip: bool = True
@@ -97,29 +97,29 @@ class Args:
     """coefficient of the entropy"""
     vf_coef: float = 0.5
     """coefficient of the value function"""
+    huber_delta: float = 10.0
+    """the value loss is a Huber loss with this delta, clipped around the old values by the initial clip_coef"""
     max_grad_norm: float = 10.0
     """the maximum norm for the gradient clipping"""
-    hidden_size: int = 128
-    """hidden width of the actor and the critic"""
-    layer_norm: bool = True
-    """layer normalisation after every hidden layer"""
-    value_norm: bool = True
-    """critic predicts normalised returns (running mean/std): the x (25 n_agents) reward scale stays harmless"""
+    hidden_size: int = 64
+    """hidden width of the actor and the critic (two tanh layers each)"""
     eval_frequency: int = 100
-    """evaluate the greedy policy on the true team return every this many PPO updates (and at the end)"""
+    """evaluate the policy (sampling its actions) on the true team return every this many PPO updates (and at the
+    end)"""
     eval_episodes: int = 50
     """the number of evaluation episodes"""
 
     # Reward model
     reward_model: Literal["lare", "rd", "none", "dense"] = "lare"
-    """lare: LLM factors + decoder; rd: the decoder on raw observations; none: the episodic team reward as is
-    (team return / n_agents to every agent at the last step); dense: each agent's per-step env reward (oracle)"""
+    """lare: LLM factors + decoder; rd: the decoder on raw observations; none: the episodic reward as is (team
+    return / n_agents to every agent at the last step); dense: each agent's own per-step reward (LaRe's dense
+    baseline, an oracle here)"""
     reward_frequency: int = 10
-    """train the reward decoder every this many PPO updates (and at the first one)"""
+    """train the reward decoder after every this many PPO updates, once the buffer holds a batch of episodes"""
     reward_gradient_steps: int = 50
     """decoder gradient steps per decoder training"""
     reward_batch_episodes: int = 256
-    """episodes sampled per decoder gradient step"""
+    """episodes sampled (without replacement) per decoder gradient step"""
     reward_buffer_episodes: int = 15_000
     """capacity of the episode buffer of the decoder"""
     reward_learning_rate: float = 5e-4
@@ -155,13 +155,14 @@ class Args:
 # ---------------------------------------------------------------------------------------------------------------------
 # Environment: the MPE scenarios of mpe_envs; every PPO update runs one whole episode in each env
 # ---------------------------------------------------------------------------------------------------------------------
-def rollout(agent, envs, length, device, greedy=False):
-    """One whole episode in every env (all envs start and end together). Returns tensors (T, E, N, ...)."""
+def rollout(agent, envs, length, device, generator=None):
+    """One whole episode in every env (all envs start and end together). Returns tensors (T, E, N, ...). Actions are
+    sampled with `generator` when one is given (the evaluation's, so that it leaves the training's stream alone)."""
     obs = envs.reset().to(device)
     buf = {k: [] for k in ("obs", "actions", "logprobs", "values", "rewards", "next_obs")}
     for _ in range(length):
         with torch.no_grad():
-            action, logprob, _, value = agent.get_action_and_value(obs, greedy=greedy)
+            action, logprob, value = agent.get_action_and_value(obs, generator=generator)
         next_obs, reward = envs.step(action)
         next_obs, reward = next_obs.to(device), reward.to(device)
         for k, v in zip(buf, (obs, action, logprob, value, reward, next_obs)):
@@ -171,59 +172,35 @@ def rollout(agent, envs, length, device, greedy=False):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Networks: one actor-critic shared by all agents, and the normaliser of its value targets
+# Networks: one actor-critic shared by all agents
 # ---------------------------------------------------------------------------------------------------------------------
-def layer_init(layer, std=2**0.5, bias_const=0.0):
+def layer_init(layer, std=1.0, bias_const=0.0):
     torch.nn.init.orthogonal_(layer.weight, std)
     torch.nn.init.constant_(layer.bias, bias_const)
     return layer
 
 
 class Agent(nn.Module):
-    """One actor-critic shared by all agents (parameter sharing); each agent feeds its own observation."""
+    """One actor-critic shared by all agents (parameter sharing); each agent feeds its own observation. LaRe's
+    network: separate actor and critic, two tanh layers each, orthogonal weights with gain 1 (actor head 0.01)."""
 
-    def __init__(self, obs_dim, n_actions, hidden=128, layer_norm=True):
+    def __init__(self, obs_dim, n_actions, hidden=64):
         super().__init__()
 
         def body():
-            norm = (lambda: nn.LayerNorm(hidden)) if layer_norm else nn.Identity
-            return [layer_init(nn.Linear(obs_dim, hidden)), nn.ReLU(), norm(),
-                    layer_init(nn.Linear(hidden, hidden)), nn.ReLU(), norm()]
+            return [layer_init(nn.Linear(obs_dim, hidden)), nn.Tanh(), layer_init(nn.Linear(hidden, hidden)), nn.Tanh()]
 
-        self.critic = nn.Sequential(*body(), layer_init(nn.Linear(hidden, 1), std=1.0))
+        self.critic = nn.Sequential(*body(), layer_init(nn.Linear(hidden, 1)))
         self.actor = nn.Sequential(*body(), layer_init(nn.Linear(hidden, n_actions), std=0.01))
 
-    def get_action_and_value(self, x, action=None, greedy=False):
-        logits = self.actor(x)
-        probs = Categorical(logits=logits)
-        if action is None:
-            action = logits.argmax(-1) if greedy else probs.sample()
-        return action, probs.log_prob(action), probs.entropy(), self.critic(x).squeeze(-1)
-
-
-class ValueNorm(nn.Module):
-    """Running mean and variance of the value targets; the critic predicts normalised targets."""
-
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(()))
-        self.register_buffer("var", torch.ones(()))
-        self.register_buffer("count", torch.zeros(()))
-
-    def update(self, x):
-        x = x.detach().flatten().double()
-        n, total = x.numel(), self.count + x.numel()
-        delta = x.mean() - self.mean
-        m2 = self.var * self.count + x.var(unbiased=False) * n + delta**2 * self.count * n / total
-        self.mean.copy_(self.mean + delta * n / total)
-        self.var.copy_(m2 / total)
-        self.count.copy_(total)
-
-    def normalize(self, x):
-        return (x - self.mean.float()) / self.var.float().clamp(min=1e-8).sqrt()
-
-    def denormalize(self, x):
-        return x * self.var.float().clamp(min=1e-8).sqrt() + self.mean.float()
+    def get_action_and_value(self, x, action=None, generator=None):
+        probs = Categorical(logits=self.actor(x))
+        if action is None and generator is not None:
+            flat = probs.probs.reshape(-1, probs.probs.shape[-1])
+            action = torch.multinomial(flat, 1, generator=generator).reshape(probs.probs.shape[:-1])
+        elif action is None:
+            action = probs.sample()
+        return action, probs.log_prob(action), self.critic(x).squeeze(-1)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -231,18 +208,19 @@ class ValueNorm(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------------
 # LLM stage: latent-reward factors with self-verification (docs/methods.md).
 def observation_form(scn):
+    """One learner's observation entry by entry, and what a relative position is: the layout, as LaRe's prompt gives it."""
     lines, start = [], 0
     for _, size, text in observation_layout(scn):
         lines.append(f"- observation[:, {start}:{start + size}]: {text}")
         start += size
-    if scn["kind"] == "spread":
-        lines.append(f"Two agents collide when their distance is below {2 * AGENT_SIZE['spread']:.2f}.")
-    else:
-        catch, bump = AGENT_SIZE["tag"] + PREY_SIZE, AGENT_SIZE["tag"] + LANDMARK_SIZE_TAG
-        lines.append(f"A predator touches (catches) a prey when their distance is below {catch:.3f}; "
-                     f"a predator bumps into a landmark when their distance is below {bump:.3f}.")
-    lines.append("Positions are in world units; the agents start in [-1, 1] x [-1, 1].")
+    lines.append("A relative position is the other entity's (x, y) minus the agent's own (x, y).")
     return "\n".join(lines)
+
+
+def contact_distance(scn):
+    """The distance that LaRe's task text states: spread, two agents collide within it (2 r_agent); tag, a predator
+    catches a prey within it (r_pred + r_prey). Per scenario, from its entry in mpe_envs.SCENARIOS."""
+    return scn["collide_dist"] if scn["kind"] == "spread" else scn["catch_dist"]
 
 
 def read_answer(text):
@@ -272,10 +250,12 @@ def verify_factors(fn, obs):
 
 
 def render_messages(args, scn):
+    """The LLM sees what LaRe's MPE prompt gives: the goal, what the agents are, the collision (spread) or catch (tag)
+    distance, that landmarks are fixed obstacles (tag), and the observation layout; no reward, episode or arena facts."""
     prompts = REPO_ROOT / args.prompt_dir
     obs_dim = sum(size for _, size, _ in observation_layout(scn))
-    fields = dict(n_agents=scn["n_agents"], n_landmarks=scn["n_landmarks"], n_prey=scn["n_prey"],
-                  episode_length=args.episode_length, obs_dim=obs_dim)
+    fields = dict(n_agents=scn["n_agents"], n_landmarks=scn["n_landmarks"], n_prey=scn["n_prey"], obs_dim=obs_dim,
+                  contact_distance=f"{contact_distance(scn):g}")
     task = render_prompt(prompts / "scenarios" / f"{scn['kind']}.task.txt", **fields).strip()
     return chat(render_prompt(prompts / "system.txt"),
                 render_prompt(prompts / "generate.txt", task=task, observation_form=observation_form(scn), **fields))
@@ -360,7 +340,8 @@ class RewardDecoder(nn.Module):
 
 def decomposition_loss(pred, returns):
     """Return decomposition, sum form with per-agent credit (docs/methods.md): pred (episodes, T, n_agents) are the
-    predicted rewards of every step of every agent; loss = mean over episodes of (sum_{t, i} pred - R)^2."""
+    predicted rewards of every step of every agent; loss = mean over episodes of (sum_{t, i} pred - R)^2, with R the
+    episode's return per agent (the team return / n_agents)."""
     return ((pred.sum(dim=(1, 2)) - returns) ** 2).mean()
 
 
@@ -376,7 +357,7 @@ def train_decoder(decoder, optimizer, buffer, steps, batch_episodes):
 
 
 class EpisodeBuffer:
-    """A ring of whole episodes: the decoder inputs of every step and agent, and the team return."""
+    """A ring of whole episodes: the decoder inputs of every step and agent, and the episode's return."""
 
     def __init__(self, capacity, length, n_agents, in_dim, device):
         self.x = torch.zeros(capacity, length, n_agents, in_dim, device=device)
@@ -390,7 +371,7 @@ class EpisodeBuffer:
         self.size = min(self.size + len(x), self.capacity)
 
     def sample(self, n):
-        idx = torch.randint(0, self.size, (n,), device=self.x.device)
+        idx = torch.randperm(self.size, device=self.x.device)[:n]
         return self.x[idx], self.returns[idx]
 
     def state_dict(self):
@@ -414,8 +395,12 @@ class EpisodeBuffer:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# PPO's pieces: advantages over whole episodes
+# PPO's pieces: the Huber loss of the values, advantages over whole episodes
 # ---------------------------------------------------------------------------------------------------------------------
+def huber(error, delta: float):
+    return torch.where(error.abs() < delta, 0.5 * error**2, delta * (error.abs() - 0.5 * delta))
+
+
 def compute_gae(rewards, values, gamma: float, lam: float):
     """Generalised advantage estimation over (T, ...) whole episodes. The last step is a real end (fixed-length
     episodes whose reward arrives at the end): nothing is bootstrapped after it."""
@@ -448,6 +433,7 @@ def train(args: Args) -> dict:
     num_updates = max(args.total_timesteps // batch_steps, 1)
     envs = make_envs(args.backend, scn, args.num_envs, args.seed, device, T)
     eval_envs = make_envs(args.backend, scn, args.eval_episodes, args.seed + 10_000, device, T)
+    eval_actions = torch.Generator(device).manual_seed(args.seed + 20_000)
     reset_obs = envs.reset()
     obs_dim = reset_obs.shape[-1]
 
@@ -468,10 +454,9 @@ def train(args: Args) -> dict:
         run.writer.add_text("llm/evaluation_func", f"```python\n{source}\n```")
         run.log(0, {"llm/factor_num": llm_info["factor_num"], "llm/verify_retries": llm_info.get("retries", 0)})
 
-    agent = Agent(obs_dim, envs.n_actions, args.hidden_size, args.layer_norm).to(device)
-    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
-    value_norm = ValueNorm().to(device)
-    parts = {"agent": agent, "optimizer": optimizer, "value_norm": value_norm}
+    agent = Agent(obs_dim, envs.n_actions, args.hidden_size).to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate)
+    parts = {"agent": agent, "optimizer": optimizer}
     decoder = None
     if args.reward_model in ("lare", "rd"):
         in_dim = llm_info["factor_num"] if args.reward_model == "lare" else obs_dim
@@ -480,7 +465,7 @@ def train(args: Args) -> dict:
                                        weight_decay=args.reward_weight_decay)
         buffer = EpisodeBuffer(min(args.reward_buffer_episodes, num_updates * args.num_envs), T, n_agents, in_dim, device)
         parts.update(decoder=decoder, decoder_optimizer=decoder_optimizer, buffer=buffer)
-    reward_scale = T * n_agents  # the reference multiplies the predicted rewards by max_step_per_round x n_agents
+    reward_scale = T * n_agents  # LaRe multiplies every arm's rewards by max_step_per_round x n_agents
 
     start_update, best_eval, evals, train_returns = 1, -np.inf, [], []
     if ckpt is not None:
@@ -491,6 +476,10 @@ def train(args: Args) -> dict:
         # Every random stream, restored after setup has drawn from them: the global ones (torch draws the actions, the
         # minibatches and the decoder's batches) and the envs' own, so that the envs are not re-seeded with seed + i.
         run.restore_random_streams()
+        try:
+            eval_actions.set_state(ckpt["eval_action_rng"].cpu())
+        except RuntimeError:  # saved on another kind of device
+            print("eval_action_rng: saved on another device; the evaluation's actions start from their seed")
         for name, e in (("env_rng", envs), ("eval_env_rng", eval_envs)):
             if not e.set_rng_state(ckpt[name]):
                 print(f"{name}: saved with another number of envs; these envs start from their seed")
@@ -509,75 +498,79 @@ def train(args: Args) -> dict:
             data = rollout(agent, envs, T, device)
         dense = data["rewards"]  # (T, E, N): each agent's own per-step env reward, hidden from the learner
         team_return = dense.sum(dim=(0, 2))  # (E,) the episodic team reward
+        # LaRe's code regresses on agent 0's return, one agent's sample of this per-agent mean (docs/methods.md)
+        agent_return = team_return / n_agents
         train_returns.append([global_step, float(team_return.mean())])
         # every episode of this update ended at its last step: all of them enter the logged mean
         run.log(global_step, {"charts/episodic_return": team_return.mean().item(), "charts/episodic_length": T})
 
-        # The reward the learner sees.
+        # The reward the learner sees, scaled as LaRe scales every arm's.
         with run.timed("reward"):
             if decoder is not None:
                 # decoder inputs from next observations: LLM factors (lare) or the raw observation (rd); (E, T, N, in_dim)
                 x = data["next_obs"].transpose(0, 1)
                 x = encoder(x) if encoder is not None else x
-                buffer.add(x, team_return)
-                if (update - 1) % args.reward_frequency == 0:  # counted from update 1: the same schedule after a resume
-                    reward_loss = train_decoder(decoder, decoder_optimizer, buffer, args.reward_gradient_steps,
-                                                args.reward_batch_episodes)
-                    run.log(global_step, {"losses/reward_loss": reward_loss})
+                buffer.add(x, agent_return)
                 with torch.no_grad():
-                    rewards = decoder(x).transpose(0, 1) * reward_scale
+                    rewards = decoder(x).transpose(0, 1)
                 proxy, truth = rewards.flatten().cpu().numpy(), dense.flatten().cpu().numpy()
                 if proxy.std() > 0 and truth.std() > 0:
                     run.log(global_step, {"charts/reward_pred_corr": float(np.corrcoef(proxy, truth)[0, 1])})
             elif args.reward_model == "dense":
                 rewards = dense
-            else:  # the episodic team reward: team return / n_agents to every agent at the last step
+            else:  # the episodic reward: the per-agent mean return to every agent at the last step
                 rewards = torch.zeros_like(dense)
-                rewards[-1] = (team_return / n_agents)[:, None]
+                rewards[-1] = agent_return[:, None]
+            rewards = rewards * reward_scale
 
         with run.timed("learning"):
             with torch.no_grad():
-                values = value_norm.denormalize(data["values"]) if args.value_norm else data["values"]
-                advantages, returns = compute_gae(rewards, values, args.gamma, args.gae_lambda)
-                if args.value_norm:
-                    value_norm.update(returns)
+                advantages, returns = compute_gae(rewards, data["values"], args.gamma, args.gae_lambda)
 
             # flatten the batch: every (step, env, agent) is one sample of the shared policy
             b_obs = data["obs"].reshape(-1, obs_dim)
             b_logprobs, b_actions = data["logprobs"].reshape(-1), data["actions"].reshape(-1)
-            b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
-            b_targets = value_norm.normalize(b_returns) if args.value_norm else b_returns
+            b_advantages, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), data["values"].reshape(-1)
+            if args.norm_adv:
+                b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-10)
             n_samples = b_obs.shape[0]
-            minibatch_size = max(n_samples // args.num_minibatches, 1)
+            minibatch_size = min(args.minibatch_size, n_samples)
 
             clipfracs = []
-            for _epoch in range(args.update_epochs):
-                b_inds = torch.randperm(n_samples, device=device)
-                for start in range(0, n_samples, minibatch_size):
-                    mb_inds = b_inds[start : start + minibatch_size]
-                    _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
-                    logratio = newlogprob - b_logprobs[mb_inds]
-                    ratio = logratio.exp()
-                    with torch.no_grad():
-                        old_approx_kl = (-logratio).mean()
-                        approx_kl = ((ratio - 1) - logratio).mean()
-                        clipfracs += [((ratio - 1.0).abs() > clip_now).float().mean().item()]
-                    mb_advantages = b_advantages[mb_inds]
-                    if args.norm_adv:
-                        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    pg_loss = torch.max(-mb_advantages * ratio,
-                                        -mb_advantages * torch.clamp(ratio, 1 - clip_now, 1 + clip_now)).mean()
-                    v_loss = 0.5 * ((newvalue - b_targets[mb_inds]) ** 2).mean()
-                    entropy_loss = entropy.mean()
-                    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
-                    optimizer.zero_grad()
-                    loss.backward()
-                    nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
-                    optimizer.step()
+            for _ in range(max(args.update_epochs * n_samples // minibatch_size, 1)):
+                mb_inds = torch.randperm(n_samples, device=device)[:minibatch_size]
+                _, newlogprob, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
+                logratio = newlogprob - b_logprobs[mb_inds]
+                ratio = logratio.exp()
+                with torch.no_grad():
+                    old_approx_kl = (-logratio).mean()
+                    approx_kl = ((ratio - 1) - logratio).mean()
+                    clipfracs += [((ratio - 1.0).abs() > clip_now).float().mean().item()]
+                mb_advantages = b_advantages[mb_inds]
+                pg_loss = torch.max(-mb_advantages * ratio,
+                                    -mb_advantages * torch.clamp(ratio, 1 - clip_now, 1 + clip_now)).mean()
+                # Huber value loss, clipped around the rollout's values by the initial clip coefficient
+                old = b_values[mb_inds]
+                clipped = old + (newvalue - old).clamp(-args.clip_coef, args.clip_coef)
+                v_loss = torch.max(huber(b_returns[mb_inds] - newvalue, args.huber_delta),
+                                   huber(b_returns[mb_inds] - clipped, args.huber_delta)).mean()
+                # LaRe's entropy term: p log p of the action taken, minimised
+                entropy_loss = (newlogprob.exp() * newlogprob).mean()
+                loss = pg_loss + args.ent_coef * entropy_loss + v_loss * args.vf_coef
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
 
-        # in return space: the rollout's value predictions, denormalised with the statistics they were made under,
-        # against the returns (b_targets use the statistics after value_norm.update: not comparable with data["values"])
-        y_pred, y_true = values.flatten().cpu().numpy(), b_returns.cpu().numpy()
+        # LaRe trains the decoder after the policy update, every reward_frequency updates, once a batch of episodes
+        # is stored; until then the rewards come from the freshly initialised decoder.
+        if decoder is not None and update % args.reward_frequency == 0 and buffer.size >= args.reward_batch_episodes:
+            with run.timed("reward"):
+                reward_loss = train_decoder(decoder, decoder_optimizer, buffer, args.reward_gradient_steps,
+                                            args.reward_batch_episodes)
+            run.log(global_step, {"losses/reward_loss": reward_loss})
+
+        y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
         var_y = np.var(y_true)
         explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
         sps = int((update - start_update + 1) * batch_steps / (time.time() - start_time - run.seconds["evaluation"]))
@@ -589,7 +582,7 @@ def train(args: Args) -> dict:
 
         if update % args.eval_frequency == 0 or update == num_updates:
             with run.timed("evaluation"):
-                eval_data = rollout(agent, eval_envs, T, device, greedy=True)
+                eval_data = rollout(agent, eval_envs, T, device, eval_actions)
             eval_return = float(eval_data["rewards"].sum(dim=(0, 2)).cpu().numpy().mean())
             run.log(global_step, {"eval/episodic_return": eval_return})
             evals.append([global_step, eval_return])
@@ -601,6 +594,7 @@ def train(args: Args) -> dict:
         if run.due(update % args.checkpoint_frequency == 0 or update == num_updates):
             run.save({"update": update, "best_eval": best_eval, "evals": evals,
                       "train_returns": train_returns, "env_rng": envs.rng_state(), "eval_env_rng": eval_envs.rng_state(),
+                      "eval_action_rng": eval_actions.get_state(),
                       "llm_source": source, "llm": llm_info, **{name: part.state_dict() for name, part in parts.items()}})
 
     train_time, steps = time.time() - start_time, num_updates * batch_steps
@@ -624,7 +618,7 @@ def train(args: Args) -> dict:
 def check_args(args: Args) -> None:
     """One line and exit code 2 for an argument out of range, before anything is written."""
     check_counts(total_timesteps=args.total_timesteps, num_envs=args.num_envs, episode_length=args.episode_length,
-                 num_minibatches=args.num_minibatches, update_epochs=args.update_epochs, hidden_size=args.hidden_size,
+                 minibatch_size=args.minibatch_size, update_epochs=args.update_epochs, hidden_size=args.hidden_size,
                  eval_frequency=args.eval_frequency, eval_episodes=args.eval_episodes,
                  checkpoint_frequency=args.checkpoint_frequency, reward_frequency=args.reward_frequency,
                  reward_gradient_steps=args.reward_gradient_steps, reward_batch_episodes=args.reward_batch_episodes,

@@ -192,19 +192,21 @@ EXPERIMENTS: dict[str, Experiment] = {
         variants={m: ("--reward-model", m) for m in ("lare", "rd", "none", "dense")},
         budgets={
             "smoke": ("--backend", "vmas", "--num-envs", "4", "--episode-length", "5", "--total-timesteps", "100",
-                      "--update-epochs", "2", "--num-minibatches", "2", "--eval-frequency", "2", "--eval-episodes", "2",
+                      "--update-epochs", "2", "--minibatch-size", "5", "--eval-frequency", "2", "--eval-episodes", "2",
                       "--reward-frequency", "1", "--reward-gradient-steps", "2", "--reward-batch-episodes", "4",
                       "--no-cuda"),
-            "cpu": ("--backend", "vmas", "--total-timesteps", "410000", "--eval-frequency", "20"),
-            "paper": ("--backend", "vmas", "--total-timesteps", "2050000"),
+            "cpu": ("--backend", "mpe2", "--total-timesteps", "410000", "--eval-frequency", "20", "--save-model"),
+            "paper": ("--backend", "mpe2", "--total-timesteps", "2050000", "--save-model"),
         },
         budget_notes={
-            "cpu": "200 PPO updates of 82 envs x 25 steps (410k env steps, 20% of the paper's 1000 updates), VMAS "
-                   "backend, evaluation every 20 updates over 50 episodes",
-            "paper": "1000 updates of 82 envs x 25 steps (2.05M env steps), VMAS backend",
+            "cpu": "200 PPO updates of 82 envs x 25 steps (410k env steps, 20% of the paper's 1000 updates), LaRe's "
+                   "noshare scenarios on the mpe2 backend (LaRe's physics), LaRe's PPO, evaluation every 20 updates "
+                   "over 50 episodes",
+            "paper": "1000 updates of 82 envs x 25 steps (2.05M env steps), mpe2 backend",
         },
         aggregate_scale="minmax", metric="final_eval_return", metric_label="evaluation team return at the end of training",
         extra_metrics=("best_eval_return", "sps"),
-        curves=(("eval_return", "evaluation team return (dense reward)"),),
+        curves=(("eval_return", "evaluation team return (the sum of every agent's own reward)"),),
+        checkpoint_glob="*/checkpoint.pt",
     ),
 }

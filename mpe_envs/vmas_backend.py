@@ -1,129 +1,144 @@
-"""Backend 2: VMAS, every env in one batched torch simulation, with the same observations as the mpe2 backend."""
+"""Backend 2: VMAS, every env in one batched torch simulation, with the same scenarios, observations and rewards as the
+mpe2 backend (scenarios.py).
+
+The world is built with LaRe's constants: dt 0.1, one substep, drag 0.25, collision force 100, contact margin 1e-3, no
+walls; every colliding entity has physics_radius. VMAS integrates as LaRe does (damp, add the force, clip the speed,
+move). VMAS runs with continuous actions: a learner's discrete action becomes its direction (DIRECTIONS) and a prey's
+action is LaRePrey's (p1 - p2, p3 - p4); VMAS multiplies both by the agent's accel (u_multiplier).
+Differences left from LaRe: float32 instead of float64, and the contact force. LaRe's softplus contact force
+(100 x 1e-3 x log(1 + exp(-gap / 1e-3))) also pushes entities that are just apart (0.069 at the contact distance,
+0.013 at a gap of 2e-3); VMAS cuts it to zero beyond the contact distance (and between entities closer than 1e-6).
+Trajectories therefore agree with the mpe2 backend's to float precision until two entities come near contact, and
+differ by about 1e-4 per near-contact afterwards. Spread landmarks are dart-thrown (scenarios.spaced_points), and the
+start positions and the prey's noise come from this object's own torch generator (LaRe: RandomState(0) for every run).
+"""
 
 import torch
 
 from mpe_envs.scenarios import (
-    AGENT_SIZE,
-    PREY_SIZE,
-    VMAS_DIRECTIONS,
+    CONTACT_FORCE,
+    CONTACT_MARGIN,
+    DAMPING,
+    DIRECTIONS,
+    DT,
+    N_ACTIONS,
+    LaRePrey,
     build_observation,
-    scripted_prey_actions,
+    lare_rewards,
+    physics_radius,
+    prey_observation,
+    sample_positions,
 )
 
 
-# Backend 2: VMAS, one batched simulation. Scenario subclasses: the same K-nearest observations, and the library's
-# rewards computed for all agents at once (the same formulas as its Python loops, which are O(N^2) per agent).
+def make_scenario(scn, rand):
+    """A VMAS scenario for `scn`; rand(shape) draws the uniform numbers of the start positions."""
+    from vmas.simulator.core import Agent, Landmark, Sphere, World
+    from vmas.simulator.scenario import BaseScenario
+
+    tag = scn["kind"] == "tag"
+
+    class LaReScenario(BaseScenario):
+        def make_world(self, batch_dim, device, **kwargs):
+            world = World(batch_dim, device, dt=DT, substeps=1, drag=DAMPING, collision_force=CONTACT_FORCE,
+                          contact_margin=CONTACT_MARGIN)
+            radius = physics_radius(scn)
+            for i in range(scn["n_agents"]):
+                world.add_agent(Agent(name=f"predator_{i}" if tag else f"agent_{i}", collide=True, shape=Sphere(radius),
+                                      u_multiplier=scn["accel"], max_speed=scn["max_speed"], adversary=tag))
+            for j in range(scn["n_prey"]):
+                world.add_agent(Agent(name=f"prey_{j}", collide=True, shape=Sphere(radius),
+                                      u_multiplier=scn["prey_accel"], max_speed=scn["prey_max_speed"]))
+            for k in range(scn["n_landmarks"]):
+                world.add_landmark(Landmark(name=f"landmark_{k}", collide=tag, shape=Sphere(radius)))
+            return world
+
+        def reset_world_at(self, env_index=None):
+            n = self.world.batch_dim if env_index is None else 1
+            agents, landmarks, prey = sample_positions(scn, n, rand)
+            pos = torch.cat([agents, prey, landmarks] if tag else [agents, landmarks], 1)
+            for entity, p in zip(self.world.agents + self.world.landmarks, pos.unbind(1)):
+                entity.set_pos(p, batch_index=env_index)
+
+        def state(self):
+            """pos, vel, landmarks, prey_pos, prey_vel, tensors (num_envs, n, 2) (prey None in spread)."""
+            def get(entities, attr="pos"):
+                return torch.stack([getattr(e.state, attr) for e in entities], 1) if entities else None
+            learners, prey = self.world.agents[: scn["n_agents"]], self.world.agents[scn["n_agents"]:]
+            return get(learners), get(learners, "vel"), get(self.world.landmarks), get(prey), get(prey, "vel")
+
+        def observation(self, agent):
+            i = self.world.agents.index(agent)
+            if i == 0:  # VMAS asks agent by agent, first agent first: compute everyone's once
+                pos, vel, landmarks, prey_pos, prey_vel = self.state()
+                self.obs_cache = build_observation(scn, pos, vel, landmarks, prey_pos, prey_vel)
+                if tag:
+                    self.prey_obs_cache = prey_observation(prey_pos, prey_vel, landmarks, pos)
+            if i < scn["n_agents"]:
+                return self.obs_cache[:, i]
+            return self.prey_obs_cache[:, i - scn["n_agents"]]
+
+        def reward(self, agent):
+            i = self.world.agents.index(agent)
+            if i == 0:
+                pos, _, landmarks, prey_pos, _ = self.state()
+                self.rew_cache = lare_rewards(scn, pos, landmarks, prey_pos).float()
+            if i < scn["n_agents"]:
+                return self.rew_cache[:, i]
+            return torch.zeros_like(self.rew_cache[:, 0])  # LaRe's prey are not trained: no reward
+
+    return LaReScenario()
+
+
 class VMASVec:
-    """VMAS simple_spread / simple_tag (their own physics: substeps, contact forces, tag's walls at +-1) with discrete
-    actions (VMAS's 3 x 3 grid, 9 actions). Rewards as in VMAS: simple_spread gives every agent the global reward
-    (minus n_agents x the sum over landmarks of the closest agent's distance, minus 1 per overlapping ordered pair);
-    simple_tag (adversaries_share_rew, its default) gives every predator +10 per predator-prey contact of the team."""
+    """LaRe's scenario in VMAS; torch tensors (num_envs, n_agents, ...) in and out, on `device`."""
 
     def __init__(self, scn, num_envs, seed, device, episode_length=25):
         import vmas
-        from vmas.scenarios.mpe import simple_spread, simple_tag
 
-        spread = scn["kind"] == "spread"
-        base = simple_spread.Scenario if spread else simple_tag.Scenario
-
-        class KNearest(base):
-            def state(self):
-                learners = [a for a in self.world.agents if spread or a.adversary]
-                prey = [a for a in self.world.agents if not spread and not a.adversary]
-                pos = torch.stack([a.state.pos for a in learners], 1)
-                vel = torch.stack([a.state.vel for a in learners], 1)
-                lm = torch.stack([m.state.pos for m in self.world.landmarks], 1)
-                if spread:
-                    return pos, vel, lm, None, None
-                return pos, vel, lm, torch.stack([a.state.pos for a in prey], 1), torch.stack([a.state.vel for a in prey], 1)
-
-            def observation(self, agent):
-                i = self.world.agents.index(agent)
-                if i == 0:  # VMAS asks agent by agent, first agent first: compute everyone's once
-                    self.obs_cache = build_observation(scn, *self.state())
-                if i < scn["n_agents"]:  # learners come first in both scenarios
-                    return self.obs_cache[:, i]
-                return torch.zeros(self.world.batch_dim, 1, device=self.world.device)  # prey: scripted, unobserved
-
-            def reward(self, agent):
-                i = self.world.agents.index(agent)
-                if i == 0:
-                    pos, _, lm, prey_pos, _ = self.state()
-                    if spread:
-                        closest = (pos[:, :, None] - lm[:, None]).norm(dim=-1).min(dim=1).values.sum(-1)
-                        d = (pos[:, :, None] - pos[:, None]).norm(dim=-1)
-                        eye = torch.eye(pos.shape[1], dtype=torch.bool, device=pos.device)
-                        overlaps = ((d < 2 * AGENT_SIZE["spread"]) & ~eye).sum((1, 2))
-                        # VMAS subtracts the coverage term once per agent (its landmark loop sits in its agent loop)
-                        self.rew_cache = (-closest * pos.shape[1] - overlaps, None)
-                    else:
-                        hit = (prey_pos[:, :, None] - pos[:, None]).norm(dim=-1) < AGENT_SIZE["tag"] + PREY_SIZE
-                        self.rew_cache = (10.0 * hit.sum((1, 2)), -10.0 * hit.sum(2))
-                if i < scn["n_agents"]:
-                    return self.rew_cache[0].float()
-                return self.rew_cache[1][:, i - scn["n_agents"]].float()
-
-        kwargs = (dict(n_agents=scn["n_agents"]) if spread else
-                  dict(num_adversaries=scn["n_agents"], num_good_agents=scn["n_prey"], num_landmarks=scn["n_landmarks"]))
-        # VMAS keeps ONE random state for all its envs (Environment.vmas_random_state, a class attribute that it swaps
-        # in around every call and that make_env re-seeds), and on a GPU it draws reset positions from torch's CUDA
-        # generator, which the training samples from too. So that the evaluation env neither re-seeds nor consumes the
-        # training env's stream (training would then depend on --eval-frequency / --eval-episodes), every VMASVec keeps
-        # its own copy of these streams in self.rng and swaps it in around each call into VMAS; a checkpoint saves it.
+        # Every random number (start positions, prey noise) comes from this generator, so that the training and the
+        # evaluation envs do not share a stream and a checkpoint holds all of it. VMAS itself is created without a
+        # seed: it then seeds no global generator (and draws from none in these scenarios).
         self.device = torch.device(device)
-        outer = self._global_rng()
-        self.env = vmas.make_env(KNearest(), num_envs=num_envs, device=device, continuous_actions=False, seed=seed,
-                                 max_steps=None, **kwargs)
-        self.rng = self._global_rng()  # seeded with `seed`, after make_env's first reset
-        self._set_global_rng(outer)
-        self.scn, self.n_actions = scn, 9
-        self.directions = torch.tensor(VMAS_DIRECTIONS, dtype=torch.float32, device=device)
+        self.gen = torch.Generator(self.device)
+        if seed is None:
+            self.gen.seed()
+        else:
+            self.gen.manual_seed(seed)
+        self.env = vmas.make_env(make_scenario(scn, self._rand), num_envs=num_envs, device=self.device,
+                                 continuous_actions=True, seed=None, max_steps=None)
+        self.scn, self.n_actions = scn, N_ACTIONS
+        self.directions = torch.tensor(DIRECTIONS, device=self.device)
+        self.prey = LaRePrey(self.device) if scn["kind"] == "tag" else None
 
-    def _global_rng(self):
-        from vmas.simulator.environment.environment import Environment
-
-        state = {"vmas": list(Environment.vmas_random_state)}  # [torch CPU, numpy, python] states
-        if self.device.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
-
-    def _set_global_rng(self, state):
-        from vmas.simulator.environment.environment import Environment
-
-        Environment.vmas_random_state[:] = state["vmas"]  # in place: VMAS's decorators hold this very list
-        if "cuda" in state:
-            torch.cuda.set_rng_state(state["cuda"], self.device)
-
-    def _call(self, fn, *a):
-        """fn(*a) with this env's random streams swapped in (and the caller's swapped back afterwards)."""
-        outer = self._global_rng()
-        self._set_global_rng(self.rng)
-        try:
-            return fn(*a)
-        finally:
-            self.rng = self._global_rng()
-            self._set_global_rng(outer)
+    def _rand(self, shape):
+        return torch.rand(shape, generator=self.gen, device=self.device)
 
     def rng_state(self):
-        return dict(self.rng)
+        return {"generator": self.gen.get_state()}
 
     def set_rng_state(self, state):
-        self.rng = dict(self.rng, vmas=list(state["vmas"]))
-        if "cuda" in state and self.device.type == "cuda":
-            self.rng["cuda"] = state["cuda"]
+        """Restore rng_state(); False (nothing restored) for a state saved by another version of this backend."""
+        if "generator" not in state:
+            return False
+        self.gen.set_state(state["generator"].cpu())
         return True
 
+    def state(self):
+        return self.env.scenario.state()
+
     def reset(self):
-        obs = self._call(self.env.reset)
+        obs = self.env.reset()
         return torch.stack(obs[: self.scn["n_agents"]], 1)
 
     def step(self, actions):
         n = self.scn["n_agents"]
-        acts = [actions[:, i] for i in range(n)]
-        if self.scn["kind"] == "tag":
-            pos, _, _, prey_pos, _ = self.env.scenario.state()
-            acts += list(scripted_prey_actions(prey_pos, pos, self.directions).unbind(1))
-        obs, rews, _, _ = self._call(self.env.step, acts)
+        acts = list(self.directions[actions.to(self.device)].unbind(1))
+        if self.prey is not None:  # LaRe acts the prey on the state before the move, as the learners
+            pos, _, landmarks, prey_pos, prey_vel = self.state()
+            noise = self._rand((*prey_pos.shape[:2], 5))
+            acts += list(self.prey.actions(prey_observation(prey_pos, prey_vel, landmarks, pos), noise).unbind(1))
+        obs, rews, _, _ = self.env.step(acts)
         return torch.stack(obs[:n], 1), torch.stack(rews[:n], 1)
 
     def close(self):

@@ -30,7 +30,7 @@ CASES = {
     "td3_lare_mujoco": ["--env-id", "Reacher-v5", "--total-timesteps", "300", "--learning-starts", "100", "--batch-size",
                         "32", "--rrd-k", "8", "--eval-frequency", "300", "--eval-episodes", "1", "--seed", "3"],
     "ippo_lare_mpe": ["--scenario", "spread_n6", "--num-envs", "2", "--episode-length", "5", "--total-timesteps", "20",
-                      "--update-epochs", "2", "--num-minibatches", "2", "--eval-frequency", "2", "--eval-episodes", "2",
+                      "--update-epochs", "2", "--minibatch-size", "5", "--eval-frequency", "2", "--eval-episodes", "2",
                       "--reward-frequency", "1", "--reward-gradient-steps", "2", "--reward-batch-episodes", "4",
                       "--seed", "3"],
 }
