@@ -3,7 +3,7 @@
 # An LLM-written function turns each agent's next observation into latent factors; a decoder trained by return
 # decomposition (sum over agents and steps = the return per agent) turns them into a per-agent, per-step reward.
 # Baselines: --reward-model rd (decoder on raw observations) | none (episodic reward as is) | dense (oracle).
-# Backends: --backend mpe2 (PettingZoo parallel envs, as in the paper) | vmas (vectorized torch simulation).
+# Backends: --backend mpe2 (PettingZoo's MPE with LaRe's physics) | vmas (vectorized torch simulation).
 # Sections, as in every script of algos/: arguments, environment, networks, the method, PPO's pieces, the training
 # loop, the entry point. Docs: README.md, section "LaRe with IPPO on the Multi-Particle Environments".
 import os
@@ -67,7 +67,8 @@ class Args:
     scenario: str = "spread_n6"
     """spread_n6 | spread_n15 | spread_n30 (Cooperative Navigation), tag_n6 | tag_n15 | tag_n30 (Predator-Prey)"""
     backend: Literal["mpe2", "vmas"] = "mpe2"
-    """mpe2: PettingZoo parallel envs stepped one by one (as in the paper); vmas: one batched torch simulation"""
+    """mpe2: PettingZoo's MPE with LaRe's physics, envs stepped one by one; vmas: one batched torch simulation with
+    VMAS's contact model"""
     total_timesteps: int = 2_050_000
     """total env steps (each moves every agent once); the default is 1000 PPO updates of 82 x 25 steps"""
     num_envs: int = 82
@@ -77,7 +78,7 @@ class Args:
     learning_rate: float = 1e-4
     """the learning rate of the optimizer"""
     anneal_lr: bool = True
-    """linear schedule of the learning rate to 0"""
+    """linear schedule of the learning rate, set after each update as LaRe does (2/num_updates of it at the last)"""
     gamma: float = 1.0
     """the discount factor gamma"""
     gae_lambda: float = 0.95
@@ -105,7 +106,7 @@ class Args:
     """hidden width of the actor and the critic (two tanh layers each)"""
     eval_frequency: int = 100
     """evaluate the policy (sampling its actions) on the true team return every this many PPO updates (and at the
-    end)"""
+    end); LaRe evaluates every 100 training episodes, about every update, which would double a CPU run's time"""
     eval_episodes: int = 50
     """the number of evaluation episodes"""
 
@@ -489,7 +490,7 @@ def train(args: Args) -> dict:
                        f"{args.scenario} {args.backend} {args.reward_model}", mininterval=2.0)
     for update in range(start_update, num_updates + 1):
         global_step = update * batch_steps
-        frac = 1.0 - (update - 1.0) / num_updates
+        frac = 1.0 - max(update - 2.0, 0.0) / num_updates  # LaRe anneals after each update: updates 1 and 2 at full
         lr_now = frac * args.learning_rate if args.anneal_lr else args.learning_rate
         clip_now = frac * args.clip_coef if args.anneal_clip else args.clip_coef
         optimizer.param_groups[0]["lr"] = lr_now
@@ -499,7 +500,7 @@ def train(args: Args) -> dict:
         dense = data["rewards"]  # (T, E, N): each agent's own per-step env reward, hidden from the learner
         team_return = dense.sum(dim=(0, 2))  # (E,) the episodic team reward
         # LaRe's code regresses on agent 0's return, one agent's sample of this per-agent mean (docs/methods.md)
-        agent_return = team_return / n_agents
+        per_agent_return = team_return / n_agents
         train_returns.append([global_step, float(team_return.mean())])
         # every episode of this update ended at its last step: all of them enter the logged mean
         run.log(global_step, {"charts/episodic_return": team_return.mean().item(), "charts/episodic_length": T})
@@ -510,7 +511,7 @@ def train(args: Args) -> dict:
                 # decoder inputs from next observations: LLM factors (lare) or the raw observation (rd); (E, T, N, in_dim)
                 x = data["next_obs"].transpose(0, 1)
                 x = encoder(x) if encoder is not None else x
-                buffer.add(x, agent_return)
+                buffer.add(x, per_agent_return)
                 with torch.no_grad():
                     rewards = decoder(x).transpose(0, 1)
                 proxy, truth = rewards.flatten().cpu().numpy(), dense.flatten().cpu().numpy()
@@ -520,7 +521,7 @@ def train(args: Args) -> dict:
                 rewards = dense
             else:  # the episodic reward: the per-agent mean return to every agent at the last step
                 rewards = torch.zeros_like(dense)
-                rewards[-1] = agent_return[:, None]
+                rewards[-1] = per_agent_return[:, None]
             rewards = rewards * reward_scale
 
         with run.timed("learning"):

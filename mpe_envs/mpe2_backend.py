@@ -11,8 +11,8 @@ LaRe's already. Overridden to follow LaRe:
   (action_callback) of each prey.
 Differences left: none known in the dynamics (both float64). The spread landmarks are dart-thrown
 (scenarios.spaced_points) instead of a subset of a Bridson set, and every random number comes from the env's own
-np_random (LaRe: RandomState(0) for the start positions of every run, unseeded generators for the landmarks and the
-prey's noise).
+np_random (LaRe: RandomState(0) for the start positions of every run, and its global generators, seeded from the
+run's seed, for the landmarks and the prey's noise).
 """
 
 import numpy as np
@@ -177,7 +177,9 @@ class MPE2Vec:
         self.n_actions, self.device, self.seed = N_ACTIONS, device, seed
 
     def reset(self):
-        seeds = [self.seed + i for i in range(len(self.envs))] if self.seed is not None else [None] * len(self.envs)
+        # One independent stream per (run seed, env): seed + i would give run 2's env 0 the stream of run 1's env 1
+        seeds = ([int(np.random.SeedSequence([self.seed, i]).generate_state(1)[0]) for i in range(len(self.envs))]
+                 if self.seed is not None else [None] * len(self.envs))
         self.seed = None  # seed the first reset only; later episodes continue each env's random stream
         obs = [e.reset(seed=s)[0] for e, s in zip(self.envs, seeds)]
         return torch.as_tensor(np.array([[o[a] for a in self.names] for o in obs]), device=self.device)

@@ -28,7 +28,8 @@ def _spread(n, world_radius):
 
 def _tag(n, n_prey, n_landmarks, world_radius, prey_size, agent_size, landmark_size, k_landmarks, k_mates, k_prey):
     # S/simple_tag_n*_noshare.py: predators accel 3 / max speed 1, prey 4 / 1.3; a catch is a distance below
-    # r_prey + r_pred. landmark_size is only drawn: LaRe's contacts use 2 x agent_size for every pair (see physics_radius)
+    # r_prey + r_pred. landmark_size is kept for reference only: LaRe's contacts use 2 x agent_size for every pair
+    # (see physics_radius)
     return dict(kind="tag", n_agents=n, n_landmarks=n_landmarks, n_prey=n_prey, world_radius=world_radius,
                 agent_size=agent_size, prey_size=prey_size, landmark_size=landmark_size, catch_dist=prey_size + agent_size,
                 accel=3.0, max_speed=1.0, prey_accel=4.0, prey_max_speed=1.3,
@@ -201,6 +202,7 @@ class LaRePrey:
 
     def actions(self, obs, uniform):
         """obs (..., 26), uniform (..., 5) in [0, 1) -> actions (..., 2) in [-1, 1]."""
-        u = uniform.float().clamp(min=torch.finfo(torch.float32).tiny)
+        # Kept inside (0, 1) in float32: a float64 draw near 1 rounds to 1.0, whose Gumbel noise is infinite (NaN)
+        u = uniform.float().clamp(min=torch.finfo(torch.float32).tiny, max=1.0 - 2.0**-24)
         p = torch.softmax(self.logits(obs) - torch.log(-torch.log(u)), dim=-1)
         return torch.stack([p[..., 1] - p[..., 2], p[..., 3] - p[..., 4]], dim=-1)

@@ -121,7 +121,10 @@ class VMASVec:
         """Restore rng_state(); False (nothing restored) for a state saved by another version of this backend."""
         if "generator" not in state:
             return False
-        self.gen.set_state(state["generator"].cpu())
+        try:
+            self.gen.set_state(state["generator"].cpu())
+        except RuntimeError:  # saved on another kind of device (a CUDA generator's state does not fit a CPU one)
+            return False
         return True
 
     def state(self):

@@ -103,6 +103,9 @@ def test_reset_positions_and_reproducibility(backend, name):
     other = make_envs(backend, scn, 4, 1, CPU)
     other.reset()
     assert torch.equal(again.state()[0], pos) and not torch.equal(other.state()[0], pos)
+    # Neighbouring run seeds share no env: seed + i would give run 1's env 1 the stream of run 0's env 0... shifted by one
+    for k in range(4):
+        assert not any(torch.equal(other.state()[0][k], pos[j]) for j in range(4))
 
 
 # Actions and integration
@@ -222,6 +225,13 @@ def test_prey_actions_gumbel_softmax_and_signs():
         torch.testing.assert_close(prey.actions(obs, u), torch.tensor([direction] * 4), atol=1e-3, rtol=0)
     a = prey.actions(obs, torch.rand(4, 5, generator=torch.Generator().manual_seed(1)))
     assert a.abs().max() <= 1
+
+
+def test_prey_noise_near_one_stays_finite():
+    # a float64 uniform draw just below 1 rounds to 1.0 in float32, where the Gumbel noise -log(-log u) is infinite
+    u = torch.full((2, 5), 0.5, dtype=torch.float64)
+    u[0, 1], u[1, 3] = 1 - 2**-26, 0.0
+    assert torch.isfinite(LaRePrey().actions(torch.zeros(2, 26), u)).all()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
