@@ -30,7 +30,7 @@ from runkit import Run, check_counts, parse, resumed_args, usage_error, write_js
 from runkit.workers import die_with_parent
 
 REPO = Path(__file__).resolve().parents[1]
-CHECKPOINT_FORMAT = 2  # saved in each checkpoint; a resume refuses any other
+CHECKPOINT_FORMAT = 3  # saved in each checkpoint; a resume refuses any other (3: ONI's tasks and r_int on o_t)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -112,7 +112,8 @@ class Args:
     crop_size: int = 9
     """side of the glyph crop centred on the agent"""
     max_episode_steps: int = 5000
-    """NLE's step limit of an episode (time-outs bootstrap from the value)"""
+    """NLE's step limit of an episode (a time-out bootstraps from the value of its last observation; ONI ends it as
+    terminal)"""
 
     # ONI reward
     reward_model: Literal["retrieval", "classification", "ranking", "none"] = "retrieval"
@@ -183,8 +184,12 @@ class Args:
 # ---------------------------------------------------------------------------------------------------------------------
 TASK_COEFF = {"NetHackScoreExtendedActions-v1": 0.1, "NetHackOracleExtendedActions-v1": 10.0,
               "NetHackStaircaseLvl3ExtendedActions-v1": 10.0, "NetHackStaircaseLvl4ExtendedActions-v1": 10.0}
-BL_X, BL_Y, BL_DEPTH = 0, 1, 12  # indices into NLE's bottom-line stats
+BL_X, BL_Y, BL_DEPTH, BL_DLEVEL = 0, 1, 12, 24  # indices into NLE's bottom-line stats (DLEVEL: level in its branch)
 MSG_LEN = 256
+SUCCESS_REWARD = 50.0  # ONI's Oracle and Staircase reward on success (0 otherwise, no time penalty)
+DESCENT = b"You descend the stairs"  # nle's message for taking a down staircase (not for trapdoors or teleports)
+MORE_CONFIDENT = b"You feel more confident in"  # NetHack's hint that a skill can be advanced with #enhance
+SPACE, ESC = ord(" "), 27
 
 
 def extended_actions():
@@ -195,35 +200,110 @@ def extended_actions():
     return tuple(tasks.TASK_ACTIONS) + (C.CAST, C.QUAFF, C.PRAY, C.PICKUP, C.PAY)
 
 
-def make_env(task, max_episode_steps=5000):
-    """The four ONI tasks, built on nle's own classes with the extended action set (task actions + CAST, QUAFF, PRAY,
-    PICKUP, PAY). Score: nle's score delta + time penalty. Oracle and StaircaseLvlN: +50 on success (standing next to the
-    Oracle; reaching dungeon depth N, read from the bottom-line stats) plus nle's time penalty; success ends the episode."""
-    from nle.env import tasks
+def prompt_key(message: bytes, key: int) -> int:
+    """ONI's answer to the eat and drink prompts, which stay open for the agent: the key `y` (the north-west move)
+    picks the first inventory letter the prompt offers ("[fgh or ?*]" -> f), any other key closes the prompt with a
+    space. Without this the agent could only eat or drink the items whose letters happen to be action keys."""
+    if b"What do you want to eat" not in message and b"What do you want to drink" not in message:
+        return key
+    offered = re.search(rb"\[([a-zA-Z]+)", message)
+    return offered.group(1)[0] if offered and key == ord("y") else SPACE
+
+
+def make_env(task, max_episode_steps=5000, **nle_options):
+    """The four ONI tasks (ONI's rl_baseline/tasks_nle.py, rebuilt on nle 1.3.0) with the extended action set: nle's
+    23 task actions + CAST, QUAFF, PRAY, PICKUP, PAY. Score: nle's score delta + time penalty (-0.01 on steps where
+    the turn counter stands still). Oracle: 50 for standing next to the Oracle, else 0. StaircaseLvlN: 50 for taking
+    a down staircase to level N of the current branch (nle's descent message and DLEVEL == N: no trapdoor, hole or
+    level teleport, no deeper level), else 0. No time penalty on the sparse tasks; success ends the episode, and so
+    does the step limit, which is reported as `truncated` (nle 1.3.0 itself reports it as terminated)."""
+    from nle import nethack
+    from nle.env import base, tasks
+
+    cast = int(nethack.Command.CAST)
+
+    class ExtendedActions(tasks.NetHackScore):
+        """nle's step with ONI's changes: the eat/drink prompt answer (`prompt_key`), `drink` among the prompts left
+        open, the descent message kept through --More--, a spell chosen after CAST, and #enhance when offered."""
+
+        open_prompts = base.SKIP_EXCEPTIONS + (b"drink",)
+
+        def reset(self, *args, **kwargs):
+            self.enhance_pending = False
+            return super().reset(*args, **kwargs)
+
+        def step(self, action):
+            previous = tuple(a.copy() for a in self.last_observation)  # nle overwrites its arrays in place
+            key = prompt_key(bytes(previous[self._message_index]), int(self.actions[action]))
+            observation, done = self.nethack.step(key)
+            if observation[self._program_state_index][0] == 1 or not self._allow_all_modes:  # game over, or menus
+                observation, done = self._perform_known_steps(observation, done, key=key)
+            self._steps += 1
+            self.last_observation = observation
+            end_status = self._get_end_status(observation, done)
+            reward = float(self._reward_fn(previous, key, observation, end_status))
+            if end_status and not done:  # success or the step limit: quit the game properly
+                self._quit_game(observation, done)
+                done = True
+            timed_out = end_status == self.StepStatus.ABORTED
+            return (self._get_observation(observation), reward, done and not timed_out, timed_out,
+                    self._get_information(end_status))
+
+        def _perform_known_steps(self, observation, done, exceptions=True, key=None):
+            """What the env answers for the agent after a key: --More-- gets a space (a descent message stays in the
+            observation, which is where the Staircase success test reads it), text input and the questions not left
+            open to the agent get ESC. ONI's macros: after CAST the first spell (`a`) is chosen, and once NetHack says
+            a skill can be advanced, #enhance advances the first one as soon as no question is open."""
+            i = self._message_index
+            if key == cast and not done:
+                observation, done = self.nethack.step(ord("a"))
+            while not done:
+                message, internal = observation[i], observation[self._internal_index]
+                if MORE_CONFIDENT in bytes(message):
+                    self.enhance_pending = True
+                if internal[3]:  # --More--
+                    kept = message.copy() if DESCENT + b"." in bytes(message) else None
+                    observation, done = self.nethack.step(SPACE)
+                    if kept is not None:
+                        observation = (*observation[:i], kept, *observation[i + 1:])
+                    continue
+                if internal[2]:  # a line of text: not something the agent can type
+                    observation, done = self.nethack.step(ESC)
+                    continue
+                if internal[1]:  # a one-key question: left to the agent if it is one of the open prompts
+                    if exceptions and (self._allow_all_yn_questions or any(p in bytes(message) for p in self.open_prompts)):
+                        break
+                    observation, done = self.nethack.step(ESC)
+                if self.enhance_pending:
+                    self.nethack.step(nethack.Command.ENHANCE)
+                    observation, done = self.nethack.step(ord("a"))
+                    self.enhance_pending = False
+                break
+            return observation, done
 
     def sparse_reward(self, last_observation, action, observation, end_status):
-        bonus = 50.0 if end_status == self.StepStatus.TASK_SUCCESSFUL else 0.0
-        return bonus + self._get_time_penalty(last_observation, observation)
+        return SUCCESS_REWARD if end_status == self.StepStatus.TASK_SUCCESSFUL else 0.0
 
-    class Oracle(tasks.NetHackOracle):
+    class Oracle(ExtendedActions, tasks.NetHackOracle):  # success: the Oracle in the 3x3 square around the hero
         _reward_fn = sparse_reward
 
-    class StaircaseLvl(tasks.NetHackStaircase):
-        target_depth = 3
+    class Staircase(ExtendedActions, tasks.NetHackStaircase):
         _reward_fn = sparse_reward
+        target_level = 3
 
         def _is_episode_end(self, observation):
-            depth = observation[self._blstats_index][BL_DEPTH]
-            return self.StepStatus.TASK_SUCCESSFUL if depth >= self.target_depth else self.StepStatus.RUNNING
+            arrived = (DESCENT in bytes(observation[self._message_index])
+                       and observation[self._blstats_index][BL_DLEVEL] == self.target_level)
+            return self.StepStatus.TASK_SUCCESSFUL if arrived else self.StepStatus.RUNNING
 
     kwargs = dict(actions=extended_actions(), observation_keys=("glyphs", "blstats", "message"),
-                  max_episode_steps=max_episode_steps)
+                  max_episode_steps=max_episode_steps, **nle_options)
     if task == "NetHackScoreExtendedActions-v1":
-        return tasks.NetHackScore(**kwargs)
+        return ExtendedActions(**kwargs)
     if task == "NetHackOracleExtendedActions-v1":
         return Oracle(**kwargs)
-    env = StaircaseLvl(**kwargs)
-    env.target_depth = 3 if "Lvl3" in task else 4
+    env = Staircase(**kwargs)
+    env.target_level = 3 if "Lvl3" in task else 4
     return env
 
 
@@ -246,6 +326,8 @@ def seeded_reset(env, rng):
 
 
 def decode_message(raw) -> str:
+    """The message as text, the key of the counts and labels. Stripped: NetHack's prompts end in a space (ONI keys by
+    the unstripped bytes), and no message differs from another only by that, so the counts and labels are the same."""
     return bytes(np.asarray(raw, dtype=np.uint8)).split(b"\0", 1)[0].decode("latin-1").strip()
 
 
@@ -327,11 +409,18 @@ class Agent(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------------
 # ONI: the intrinsic reward, ONI's questions to the LLM on llmcode's annotator, and the reward models on its labels
 # ---------------------------------------------------------------------------------------------------------------------
+def acted_messages(batch, rollout):
+    """The message each step is scored on: step t's is the message of o_t, the observation its action was taken in
+    (ONI's learner scores the policy's inputs). So an episode's reset message is scored (at count 1) and its final
+    message never: the actor replaced that observation with the next episode's reset one."""
+    return [decode_message(m) for m in batch["msg"][:rollout].cpu().numpy().reshape(-1, MSG_LEN)]
+
+
 def intrinsic_reward(labels, counts, beta):
-    """ONI's count-scaled intrinsic reward: label(msg) * N_ep(msg)^-beta, N_ep the within-episode count (>= 1) of the
-    message; steps without a message (count 0) get 0."""
-    counts = counts.float()
-    return torch.where(counts > 0, labels.float() * counts.clamp(min=1).pow(-beta), torch.zeros_like(counts))
+    """ONI's count-scaled intrinsic reward label(msg) * N_ep(msg)^-beta, where N_ep >= 1 is how often the message was
+    seen in the episode up to and including this observation. The empty message is counted like the others; its
+    label is 0 (see RewardModel.labels_for)."""
+    return labels.float() * counts.float().clamp(min=1).pow(-beta)
 
 
 def oni_reward(ext_reward, r_int, timeout, final_value, ext_coeff, llm_coeff, gamma):
@@ -436,7 +525,8 @@ class RewardModel:
     """Message -> intrinsic label. retrieval: the LLM's table (unlabelled = 0). classification: a classifier trained on
     the labels that have arrived, reward 1 when P(helpful) > threshold. ranking: a scalar reward model trained on
     pairwise preferences, normalised by running mean/std and set to 0 below `ranking_threshold`. Model outputs are
-    memoised per message until the model trains again."""
+    memoised per message until the model trains again. The empty message (most steps) is never sent to the LLM and
+    gets 0 in every mode, as the BAR that ONI's LLM would give it (ONI labels "" like any message)."""
 
     def __init__(self, kind, annotator, args, device):
         self.kind, self.annotator, self.args, self.device = kind, annotator, args, device
@@ -645,16 +735,16 @@ def learner_update(agent, optimizer, batch, rewards, discounts, args):
 
 
 def make_buffers(num_buffers, T, E, crop, hidden):
-    """Rollout slots in shared memory. Observations have T+1 steps (the last one bootstraps); `next_msg` is the message
-    that step t's action produced (kept before an automatic reset) and `msg_count` its within-episode count; `reward`
-    is the scaled and clipped environment reward; `timeout` marks a step that hit the time limit and `final_value` the
-    acting model's value of the observation it ended in."""
+    """Rollout slots in shared memory. Observations have T+1 steps (the last one bootstraps); `msg_count` is the
+    within-episode count of the message of the observation step t acted in, counted when that observation arrived;
+    `reward` is the scaled and clipped environment reward; `timeout` marks a step that hit the time limit and
+    `final_value` the acting model's value of the observation it ended in."""
     specs = {
         "crop": ((T + 1, E, crop, crop), torch.int16), "blstats": ((T + 1, E, 27), torch.float32),
         "msg": ((T + 1, E, MSG_LEN), torch.uint8), "done": ((T + 1, E), torch.float32),
         "action": ((T, E), torch.int64), "logp": ((T, E), torch.float32), "value": ((T, E), torch.float32),
-        "reward": ((T, E), torch.float32), "terminal": ((T, E), torch.float32), "next_msg": ((T, E, MSG_LEN), torch.uint8),
-        "msg_count": ((T, E), torch.float32), "timeout": ((T, E), torch.float32), "final_value": ((T, E), torch.float32),
+        "reward": ((T, E), torch.float32), "terminal": ((T, E), torch.float32), "msg_count": ((T, E), torch.float32),
+        "timeout": ((T, E), torch.float32), "final_value": ((T, E), torch.float32),
         "state": ((2, E, hidden), torch.float32), "version": ((), torch.int64),
     }
     return {k: torch.zeros((num_buffers, *shape), dtype=dtype).share_memory_() for k, (shape, dtype) in specs.items()}
@@ -674,13 +764,15 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
     model = Agent(n_actions, args.hidden_size, args.crop_size)
     local_version = -1
 
-    def observe(i, obs):
+    def observe(i, obs):  # an observation arrives: the policy's inputs, and its message counted (N_ep)
         cur_crop[i], cur_bl[i], cur_msg[i] = obs_tensors(obs, args.crop_size)
+        text = decode_message(obs["message"])
+        cur_count[i] = msg_counts[i][text] = msg_counts[i].get(text, 0) + 1
 
     cur_crop = torch.zeros(E, args.crop_size, args.crop_size, dtype=torch.int16)
     cur_bl, cur_msg = torch.zeros(E, 27), torch.zeros(E, MSG_LEN, dtype=torch.uint8)
-    cur_done = torch.ones(E)
-    msg_counts = [dict() for _ in range(E)]
+    cur_done, cur_count = torch.ones(E), torch.zeros(E)
+    msg_counts = [dict() for _ in range(E)]  # N_ep: each env's messages in its current episode
     ep_ret, ep_len = np.zeros(E), np.zeros(E, dtype=np.int64)
     ep_depth = np.ones(E, dtype=np.int64)  # deepest dungeon level of the episode (a dead hero's last blstats are zeros)
     for i, env in enumerate(envs):
@@ -704,24 +796,17 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
             with torch.no_grad():
                 for t in range(T):
                     buf["crop"][t], buf["blstats"][t], buf["msg"][t], buf["done"][t] = cur_crop, cur_bl, cur_msg, cur_done
+                    buf["msg_count"][t] = cur_count
                     logits, value, state = model(cur_crop[None], cur_bl[None], cur_msg[None], state, cur_done[None])
                     dist = torch.distributions.Categorical(logits=logits[0])
                     action = dist.sample()
                     buf["action"][t], buf["logp"][t], buf["value"][t] = action, dist.log_prob(action), value[0]
                     for i, env in enumerate(envs):
                         obs, r, term, trunc, info = env.step(int(action[i]))
-                        text = decode_message(obs["message"])
-                        count = 0
-                        if text:
-                            count = msg_counts[i][text] = msg_counts[i].get(text, 0) + 1
-                        # NLE reports a time-out as terminated *and* truncated with end_status ABORTED; a hero who
-                        # dies on the last step is truncated too but ABORTED is not its status: that one is terminal
-                        timeout = bool(trunc) and info.get("end_status") == env.StepStatus.ABORTED
+                        timeout = bool(trunc)  # make_env's tasks report only the step limit as truncated
                         # ONI's actors scale and clip the environment reward alone; the coefficients come later
                         buf["reward"][t, i] = float(np.clip(r * args.reward_scale, -args.reward_clip, args.reward_clip))
                         buf["terminal"][t, i] = float((term or trunc) and not timeout)
-                        buf["next_msg"][t, i] = torch.from_numpy(obs["message"])
-                        buf["msg_count"][t, i] = count
                         if timeout:  # bootstrap from the final observation, with this env's recurrent state
                             crop, bl, msg = obs_tensors(obs, args.crop_size)
                             _, final_value, _ = model(crop[None, None], bl[None, None], msg[None, None],
@@ -735,7 +820,7 @@ def actor_loop(worker, args, n_actions, buffers, shared_model, version, weights_
                                          "success": float(info.get("end_status") == 2), "truncated": timeout})
                             ep_ret[i], ep_len[i], ep_depth[i] = 0.0, 0, 1
                             msg_counts[i].clear()
-                            obs = seeded_reset(env, rngs[i])
+                            obs = seeded_reset(env, rngs[i])  # the final observation is neither counted nor scored
                         cur_done[i] = float(term or trunc)
                         observe(i, obs)
                 buf["crop"][T], buf["blstats"][T], buf["msg"][T], buf["done"][T] = cur_crop, cur_bl, cur_msg, cur_done
@@ -880,7 +965,7 @@ def train(args: Args) -> dict:
             with run.timed("reward model"):
                 r_int = torch.zeros_like(batch["reward"])
                 if reward_model is not None:
-                    texts = [decode_message(m) for m in batch["next_msg"].cpu().numpy().reshape(-1, MSG_LEN)]
+                    texts = acted_messages(batch, args.rollout)
                     if args.reward_model == "ranking":
                         reward_model.observe(texts)
                     else:

@@ -1,6 +1,6 @@
 """Tests of algos/appo_oni_nethack.py: V-trace against a hand-computed example, the ONI reward with time-out
-bootstrapping, the APPO loss against ONI's formulas, the actor on a scripted env (reward clip, time-outs, seeds),
-NetHack seeding, the count-scaled intrinsic reward, label parsing, the shipped reference labels, cached label arrival
+bootstrapping, the APPO loss against ONI's formulas, the actor on a scripted env (reward clip, time-outs, seeds,
+which message each step's intrinsic reward scores), NetHack seeding, the count-scaled intrinsic reward, label parsing, the shipped reference labels, cached label arrival
 and the classifier's training schedule (and that it learns FOO labels), the annotator against the fake LLM server
 (outage, in-flight messages, fatal HTTP errors, daemon request threads), and smoke runs of APPO with 2 actor processes
 for every reward model (real updates), a resumed run, a live run through an outage, and interrupted runs."""
@@ -79,10 +79,10 @@ def test_vtrace_terminal_cuts_bootstrap(oni):
 
 
 def test_intrinsic_reward_count_scaling(oni):
-    labels = torch.tensor([1.0, 1.0, 1.0, 0.0, 1.0])
-    counts = torch.tensor([1.0, 2.0, 3.0, 1.0, 0.0])  # count 0: no message on that step
+    labels = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    counts = torch.tensor([1.0, 2.0, 3.0, 1.0])
     r = oni["intrinsic_reward"](labels, counts, 3.0)
-    assert torch.allclose(r, torch.tensor([1.0, 1 / 8, 1 / 27, 0.0, 0.0]))
+    assert torch.allclose(r, torch.tensor([1.0, 1 / 8, 1 / 27, 0.0]))
 
 
 def test_parse_preference(oni):
@@ -90,28 +90,6 @@ def test_parse_preference(oni):
     assert parse("<comparison>..</comparison>\nbest_description: 1") == 1.0
     assert parse("best_description: 2") == 0.0
     assert parse("best_description: None") == 0.5 and parse("I cannot say") == 0.5
-
-
-def test_tasks(oni):
-    import numpy as np
-
-    env = oni["make_env"]("NetHackStaircaseLvl3ExtendedActions-v1")
-    assert env.action_space.n == 28  # 23 task actions + CAST, QUAFF, PRAY, PICKUP, PAY
-    fake = [None] * 32
-    fake[env._blstats_index] = np.zeros(27, dtype=np.int64)
-    fake[env._blstats_index][12] = 2
-    assert env._is_episode_end(fake) == env.StepStatus.RUNNING
-    fake[env._blstats_index][12] = 3
-    assert env._is_episode_end(fake) == env.StepStatus.TASK_SUCCESSFUL
-    env4 = oni["make_env"]("NetHackStaircaseLvl4ExtendedActions-v1")
-    assert env4._is_episode_end(fake) == env4.StepStatus.RUNNING
-    oracle = oni["make_env"]("NetHackOracleExtendedActions-v1")
-    oracle.reset()
-    _, r, *_ = oracle.step(0)
-    assert r <= 0.0  # no bonus before reaching the Oracle
-    assert oni["TASK_COEFF"]["NetHackScoreExtendedActions-v1"] == 0.1
-    for env_ in (env, env4, oracle):
-        env_.close()
 
 
 def test_parse_label(oni):
@@ -376,8 +354,8 @@ def test_learner_loss_is_onis(oni):
 
 # ---------------------------------------------------------------- the actor on a scripted env
 class ScriptedNetHack:
-    """Stands in for an NLE task: reward 50 every step, a time-out (terminated and truncated, end_status ABORTED)
-    after `limit` steps; observations encode the step; the seeds it is given are recorded."""
+    """Stands in for make_env's tasks: reward 50 every step, a time-out (truncated, end_status ABORTED) after `limit`
+    steps; observations encode the step; the seeds it is given are recorded."""
 
     StepStatus = SimpleNamespace(ABORTED=-1, RUNNING=0, DEATH=1, TASK_SUCCESSFUL=2)
 
@@ -405,21 +383,16 @@ class ScriptedNetHack:
     def step(self, action):
         self.steps += 1
         end = self.steps >= self.limit
-        return self.obs(), 50.0, end, end, {"end_status": self.StepStatus.ABORTED if end else 0}
+        return self.obs(), 50.0, False, end, {"end_status": self.StepStatus.ABORTED if end else 0}
 
     def close(self):
         pass
 
 
-def test_actor_clips_rewards_bootstraps_time_outs_and_seeds(monkeypatch):
-    mod = load_script("appo_oni_nethack")
-    envs = []
-    monkeypatch.setattr(mod, "make_env", lambda task, limit: envs.append(ScriptedNetHack(limit)) or envs[-1])
-    args = mod.Args(rollout=4, envs_per_worker=2, hidden_size=8, crop_size=3, max_episode_steps=3, reward_scale=0.1,
-                    reward_clip=4.0, seed=7)
-    n_actions = 5
-    buffers = mod.make_buffers(1, 4, 2, 3, 8)
-    shared = mod.Agent(n_actions, 8, 3)
+def one_rollout(mod, args, n_actions=5):
+    """Runs the actor loop in a thread for one rollout slot; returns the slot, the acting model and the episode queue."""
+    buffers = mod.make_buffers(1, args.rollout, args.envs_per_worker, args.crop_size, args.hidden_size)
+    shared = mod.Agent(n_actions, args.hidden_size, args.crop_size)
     free_q, full_q, stats_q, stop = queue.Queue(), queue.Queue(), queue.Queue(), threading.Event()
     free_q.put(0)
     threads = torch.get_num_threads()
@@ -432,7 +405,16 @@ def test_actor_clips_rewards_bootstraps_time_outs_and_seeds(monkeypatch):
         stop.set()
         actor.join()
         torch.set_num_threads(threads)
-    buf = {k: v[0] for k, v in buffers.items()}
+    return {k: v[0] for k, v in buffers.items()}, shared, stats_q
+
+
+def test_actor_clips_rewards_bootstraps_time_outs_and_seeds(monkeypatch):
+    mod = load_script("appo_oni_nethack")
+    envs = []
+    monkeypatch.setattr(mod, "make_env", lambda task, limit: envs.append(ScriptedNetHack(limit)) or envs[-1])
+    args = mod.Args(rollout=4, envs_per_worker=2, hidden_size=8, crop_size=3, max_episode_steps=3, reward_scale=0.1,
+                    reward_clip=4.0, seed=7)
+    buf, shared, stats_q = one_rollout(mod, args)
     # 50 * 0.1 = 5, clipped to 4 by the actor (the learner applies the coefficient afterwards)
     assert torch.all(buf["reward"] == 4.0)
     # the third step of each episode is a time-out: not terminal, flagged, bootstrapped from the final observation
@@ -454,6 +436,45 @@ def test_actor_clips_rewards_bootstraps_time_outs_and_seeds(monkeypatch):
     assert [[seeds[:2] for seeds in env.seeds[:2]] for env in envs] == want
     assert want[0] != want[1] and want[0][0] != want[0][1]
     assert all(reseed is False for env in envs for *_, reseed in env.seeds)
+
+
+class MessageScript(ScriptedNetHack):
+    """An episode of scripted messages: the reset observation shows the first, each step the next one, and the step
+    that shows the last one is the hero's death."""
+
+    def __init__(self, messages):
+        super().__init__(limit=10**6)
+        self.messages = messages
+
+    def obs(self):
+        obs = super().obs()
+        obs["message"] = np.frombuffer(self.messages[self.steps].encode().ljust(256, b"\0"), dtype=np.uint8).copy()
+        return obs
+
+    def step(self, action):
+        self.steps += 1
+        died = self.steps == len(self.messages) - 1
+        return self.obs(), 0.0, died, False, {"end_status": self.StepStatus.DEATH if died else 0}
+
+
+def test_intrinsic_reward_scores_the_message_acted_in(monkeypatch):
+    """ONI's timing: step t earns label(message of o_t) * N_ep^-beta, where o_t is the observation the action was
+    taken in and N_ep counts that message in the episode so far, o_t included. The reset message is scored (count 1),
+    the empty message earns nothing, and the death message, in the final observation, is never scored."""
+    mod = load_script("appo_oni_nethack")
+    hello, gold, death = "Hello Agent, welcome to NetHack!", "$ - 5 gold pieces.", "You die..."
+    monkeypatch.setattr(mod, "make_env", lambda task, limit: MessageScript([hello, gold, "", gold, death]))
+    args = mod.Args(rollout=8, envs_per_worker=1, hidden_size=8, crop_size=3, beta_count_exponent=3.0)
+    buf, _, stats_q = one_rollout(mod, args)
+    assert buf["msg_count"][:, 0].tolist() == [1, 1, 1, 2] * 2  # counted on arrival, cleared at the reset
+    assert buf["done"][:, 0].tolist() == [1, 0, 0, 0, 1, 0, 0, 0, 1]
+    acted = mod.acted_messages(buf, args.rollout)
+    assert acted == [hello, gold, "", gold] * 2  # step 4 acts in the next episode's reset observation
+    table = SimpleNamespace(labels={hello: 1, gold: 1, death: 1})
+    labels = mod.RewardModel("retrieval", table, args, torch.device("cpu")).labels_for(acted)
+    r_int = mod.intrinsic_reward(torch.tensor(labels).view(8, 1), buf["msg_count"], args.beta_count_exponent)
+    assert r_int[:, 0].tolist() == [1.0, 1.0, 0.0, 1 / 8] * 2
+    assert stats_q.get_nowait()["length"] == 4
 
 
 def test_env_seeds_do_not_collide():
