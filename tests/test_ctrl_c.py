@@ -30,7 +30,7 @@ CASES = {
                          "--learning-starts", "100", "--batch-size", "32", "--eval-frequency", "100000", "--eval-episodes",
                          "1"], "events.out.tfevents", []),
     "ippo_lare_mpe": (["--reward-model", "none", "--num-envs", "2", "--episode-length", "5", "--total-timesteps",
-                       "100000000", "--update-epochs", "1", "--num-minibatches", "1", "--eval-frequency", "100000"],
+                       "100000000", "--update-epochs", "1", "--minibatch-size", "10", "--eval-frequency", "100000"],
                       "events.out.tfevents", ["--total-timesteps", "10"]),
     "appo_oni_nethack": (["--reward-model", "none", "--num-workers", "2", "--envs-per-worker", "2", "--rollout", "8",
                           "--batch-size", "32", "--total-timesteps", "100000000", "--hidden-size", "32", "--torch-threads",
