@@ -55,6 +55,9 @@ class Experiment:
     """the env steps up to a milestone over which the curve is averaged"""
     seeds: tuple[int, ...] = (1, 2, 3)
     """the seeds a sweep runs when none are given (the smoke budget runs seed 1 only)"""
+    metric_samples: str | None = None
+    """a dotted path to a list in summary.json whose values the report's interval runs over instead of one value per
+    run (Eureka: the evaluation seeds' max success rates)"""
 
 
 _PC_SOURCE = "ProgressCounts paper, best of 4 progress functions, 5 seeds, 100M steps each [secondary sources]"
@@ -138,6 +141,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         extra_metrics=("eval_final_success_rate", "eval_final_episodic_human_return", "training_seconds"),
         curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
         history_key="evaluation.histories",
+        metric_samples="evaluation.max_success_rates",
         milestones=(2_500_000, 5_000_000, 10_000_000),
         seeds=(1,),
     ),

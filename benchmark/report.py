@@ -147,12 +147,17 @@ def thin_curves(summary):
     return summary
 
 
+def dotted(summary: dict, path: str):
+    """summary["a"]["b"] for the path "a.b" (None where a key is missing)."""
+    for part in path.split("."):
+        summary = summary.get(part) if isinstance(summary, dict) else None
+    return summary
+
+
 def curves_of(exp: Experiment, summary: dict) -> list[list[dict]]:
     """The learning curves one record holds: its `history_key` entry, a dotted path; a list of curves (Eureka's
     evaluation seeds) gives several."""
-    found = summary
-    for part in exp.history_key.split("."):
-        found = found.get(part, {}) if isinstance(found, dict) else {}
+    found = dotted(summary, exp.history_key)
     if not found:
         return []
     return found if isinstance(found[0], list) else [found]
@@ -287,6 +292,8 @@ def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
             if not seeds:
                 continue
             values = [s[exp.metric] for s in seeds.values()]
+            if exp.metric_samples:  # e.g. Eureka: the interval over the evaluation seeds of each search
+                values = [v for s in seeds.values() for v in dotted(s, exp.metric_samples) if v is not None]
             low, high = bootstrap_interval(values)
             extras = {m: [s.get(m) for s in seeds.values()] for m in exp.extra_metrics}
             extra_means = [None if any(v is None for v in vs) else float(np.mean(vs)) for vs in extras.values()]
@@ -294,7 +301,7 @@ def report_experiment(name: str, exp: Experiment, args: Args) -> Path | None:
             if paper:
                 sources.add(paper.source)
             milestones = milestone_values(exp, list(seeds.values()))
-            lines.append(f"| {task} | {arm} | {len(seeds)} | {np.mean(values):.3f} ({low:.3f}–{high:.3f}) | "
+            lines.append(f"| {task} | {arm} | {len(values)} | {np.mean(values):.3f} ({low:.3f}–{high:.3f}) | "
                          f"{fmt(paper.value) if paper else '–'} | "
                          + " | ".join(fmt(v) for v in (*milestones, *extra_means)) + " |")
             results.setdefault(task, {})[arm] = {"seeds": {str(k): {m: s.get(m) for m in (exp.metric, *exp.extra_metrics)}

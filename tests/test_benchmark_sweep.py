@@ -194,6 +194,20 @@ def test_the_report_keeps_each_runs_record_and_rebuilds_without_the_run_folders(
     assert seeds_reported(tmp_path / "no_runs") == {"1": 11.0, "2": 20.0, "3": 30.0}
 
 
+def test_eurekas_interval_runs_over_its_evaluation_seeds(tmp_path):
+    folder = tmp_path / "runs" / "cpu" / "eureka" / "ShadowHandOver" / "eureka" / "seed1" / "run"
+    folder.mkdir(parents=True)
+    curve = [{"step": 10, "success_rate": 0.0}, {"step": 20, "success_rate": 0.5}]
+    (folder / "summary.json").write_text(json.dumps({
+        "eval_max_success_rate": 0.5, "eval_final_success_rate": 0.5, "eval_final_episodic_human_return": 1.0,
+        "training_seconds": 1.0, "evaluation": {"max_success_rates": [0.2, 0.5, 0.8], "histories": [curve] * 3}}))
+    report.main(report.Args(experiments=("eureka",), budget="cpu", runs_root=str(tmp_path / "runs"),
+                            results_root=str(tmp_path / "results")))
+    row = [line for line in (tmp_path / "results" / "cpu" / "eureka" / "report.md").read_text().splitlines()
+           if line.startswith("| ShadowHandOver | eureka |")][0]
+    assert "| 3 | 0.500 (" in row and "(0.500–0.500)" not in row  # 3 evaluation seeds, a real interval
+
+
 def test_the_kept_records_are_not_ignored_by_git():
     # A record under an ignored path would be left out of the commit that was meant to keep it.
     if not (REPO / ".git").exists():
