@@ -243,6 +243,9 @@ def make_env(task, max_episode_steps=5000, **nle_options):
             end_status = self._get_end_status(observation, done)
             reward = float(self._reward_fn(previous, key, observation, end_status))
             if end_status and not done:  # success or the step limit: quit the game properly
+                # quitting overwrites nle's arrays: keep the observation the episode stopped in (a time-out
+                # bootstraps from it, and the depth reached is read from it)
+                observation = tuple(a.copy() for a in observation)
                 self._quit_game(observation, done)
                 done = True
             timed_out = end_status == self.StepStatus.ABORTED
@@ -274,9 +277,10 @@ def make_env(task, max_episode_steps=5000, **nle_options):
                     if exceptions and (self._allow_all_yn_questions or any(p in bytes(message) for p in self.open_prompts)):
                         break
                     observation, done = self.nethack.step(ESC)
-                if self.enhance_pending:
-                    self.nethack.step(nethack.Command.ENHANCE)
-                    observation, done = self.nethack.step(ord("a"))
+                if self.enhance_pending and not done:
+                    observation, done = self.nethack.step(nethack.Command.ENHANCE)
+                    if not done:
+                        observation, done = self.nethack.step(ord("a"))
                     self.enhance_pending = False
                 break
             return observation, done

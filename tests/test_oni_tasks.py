@@ -242,8 +242,10 @@ def test_step_limit_is_truncated_not_terminated(oni):
     env.reset()
     try:
         first = env.step(SEARCH)[2:4]
-        _, reward, terminated, truncated, info = env.step(SEARCH)
+        obs, reward, terminated, truncated, info = env.step(SEARCH)
     finally:
         env.close()
     assert first == (False, False)
     assert (reward, terminated, truncated, info["end_status"]) == (0.0, False, True, env.StepStatus.ABORTED)
+    # the observation the episode stopped in, not the quit game's zeroed arrays: a time-out bootstraps from it
+    assert obs["blstats"][nethack.NLE_BL_DEPTH] == 1 and obs["blstats"][nethack.NLE_BL_HP] > 0
