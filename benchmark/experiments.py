@@ -11,7 +11,7 @@ how a run folder was produced. A budget is a set of command-line flags:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,60 +62,53 @@ class Experiment:
 
 _PC_SOURCE = "ProgressCounts paper, best of 4 progress functions, 5 seeds, 100M steps each [secondary sources]"
 
+PROGRESSCOUNTS = Experiment(
+    script="algos/ppo_progresscounts_isaac.py",
+    tasks=("ShadowHandOver", "ShadowHandCatchUnderarm"),
+    variants={"sparse": ("--reward", "sparse"), "dense": ("--reward", "dense"),
+              "progresscounts": ("--reward", "progresscounts"),
+              "progress-as-reward": ("--reward", "progress-as-reward"),
+              "simhash-counts": ("--reward", "simhash-counts")},
+    budgets={
+        "smoke": ("--num-envs", "16", "--hidden-sizes", "32", "32", "--total-timesteps", "2048", "--no-cuda"),
+        "cpu": ("--preset", "cpu"),
+        "paper": ("--preset", "paper", "--num-envs", "2048", "--total-timesteps", "100000000"),
+    },
+    budget_notes={
+        "cpu": "the script's CPU preset: 10M env steps per run (10% of the paper's 100M), 512 envs, policy/value "
+               "MLPs [256, 256, 128], progress function sample 0 (no best-of-4 selection); every arm on "
+               "Bi-DexHands' PPO, all other settings as in Bi-DexHands. A run takes about 65 min at 2.6k env "
+               "steps/s with two runs side by side on the project's 2-core machine (one thread each)",
+        "paper": "2048 envs, MLPs [1024, 1024, 512], 100M env steps, progress function sample 0; the paper's "
+                 "protocol for the progresscounts arm is the script's --select-best (best of 4 functions, then 5 "
+                 "new seeds; its summary's headline is eval_max_success_rate), which this sweep does not run",
+    },
+    metric="max_success_rate", metric_label="max success rate over training",
+    extra_metrics=("final_success_rate", "final_episodic_human_return", "distinct_bins", "sps"),
+    curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
+    paper={("ShadowHandOver", "progresscounts"): PaperNumber(0.93, _PC_SOURCE),
+           ("ShadowHandOver", "progress-as-reward"): PaperNumber(0.90, _PC_SOURCE),
+           ("ShadowHandOver", "simhash-counts"): PaperNumber(0.91, _PC_SOURCE),
+           ("ShadowHandCatchUnderarm", "progresscounts"): PaperNumber(0.76, _PC_SOURCE),
+           ("ShadowHandCatchUnderarm", "progress-as-reward"): PaperNumber(0.88, _PC_SOURCE)},
+    checkpoint_glob="*/checkpoint.pt",
+    milestones=(2_500_000, 5_000_000, 10_000_000),
+)
+
 EXPERIMENTS: dict[str, Experiment] = {
-    "progresscounts": Experiment(
-        script="algos/ppo_progresscounts_isaac.py",
-        tasks=("ShadowHandOver", "ShadowHandCatchUnderarm"),
-        variants={"sparse": ("--reward", "sparse"), "dense": ("--reward", "dense"),
-                  "progresscounts": ("--reward", "progresscounts"),
-                  "progress-as-reward": ("--reward", "progress-as-reward"),
-                  "simhash-counts": ("--reward", "simhash-counts")},
-        budgets={
-            "smoke": ("--num-envs", "16", "--hidden-sizes", "32", "32", "--total-timesteps", "2048", "--no-cuda"),
-            "cpu": ("--preset", "cpu"),
-            "paper": ("--preset", "paper", "--num-envs", "2048", "--total-timesteps", "100000000"),
-        },
-        budget_notes={
-            "cpu": "the script's CPU preset: 10M env steps per run (10% of the paper's 100M), 512 envs, policy/value "
-                   "MLPs [256, 256, 128], progress function sample 0 (no best-of-4 selection); every arm on "
-                   "Bi-DexHands' PPO, all other settings as in Bi-DexHands. A run takes about 65 min at 2.6k env "
-                   "steps/s with two runs side by side on the project's 2-core machine (one thread each)",
-            "paper": "2048 envs, MLPs [1024, 1024, 512], 100M env steps, progress function sample 0; the paper's "
-                     "protocol for the progresscounts arm is the script's --select-best (best of 4 functions, then 5 "
-                     "new seeds; its summary's headline is eval_max_success_rate), which this sweep does not run",
-        },
-        metric="max_success_rate", metric_label="max success rate over training",
-        extra_metrics=("final_success_rate", "final_episodic_human_return", "distinct_bins", "sps"),
-        curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
-        paper={("ShadowHandOver", "progresscounts"): PaperNumber(0.93, _PC_SOURCE),
-               ("ShadowHandOver", "progress-as-reward"): PaperNumber(0.90, _PC_SOURCE),
-               ("ShadowHandOver", "simhash-counts"): PaperNumber(0.91, _PC_SOURCE),
-               ("ShadowHandCatchUnderarm", "progresscounts"): PaperNumber(0.76, _PC_SOURCE),
-               ("ShadowHandCatchUnderarm", "progress-as-reward"): PaperNumber(0.88, _PC_SOURCE)},
-        checkpoint_glob="*/checkpoint.pt",
-        milestones=(2_500_000, 5_000_000, 10_000_000),
-    ),
+    "progresscounts": PROGRESSCOUNTS,
     # Outside the paper's settings: how the count bonus's weight changes what ProgressCounts learns (issue 30).
-    "progresscounts_bonus_scale": Experiment(
-        script="algos/ppo_progresscounts_isaac.py",
+    "progresscounts_bonus_scale": replace(
+        PROGRESSCOUNTS,
         tasks=("ShadowHandOver",),
         variants={f"bonus-scale-{scale}": ("--reward", "progresscounts", "--bonus-scale", scale)
                   for scale in ("0.001", "0.01", "0.1")},
-        budgets={
-            "smoke": ("--num-envs", "16", "--hidden-sizes", "32", "32", "--total-timesteps", "2048", "--no-cuda"),
-            "cpu": ("--preset", "cpu"),
-            "paper": ("--preset", "paper", "--num-envs", "2048", "--total-timesteps", "100000000"),
-        },
         budget_notes={
             "cpu": "a sensitivity check outside the paper's settings (the paper fixes the bonus scale at 1e-3): one "
                    "seed per scale, otherwise the progresscounts experiment's cpu budget (10M env steps, 512 envs, "
                    "MLPs [256, 256, 128], progress function sample 0, Bi-DexHands' PPO)",
         },
-        metric="max_success_rate", metric_label="max success rate over training",
-        extra_metrics=("final_success_rate", "final_episodic_human_return", "distinct_bins", "sps"),
-        curves=(("success_rate", "success rate"), ("episodic_human_return", "return under the human dense reward")),
-        checkpoint_glob="*/checkpoint.pt",
-        milestones=(2_500_000, 5_000_000, 10_000_000),
+        paper={},
         seeds=(1,),
     ),
     "eureka": Experiment(
