@@ -147,8 +147,8 @@ class Args:
 
     # LLM annotation
     llm_mode: Literal["cached", "live", "record"] = "cached"
-    """cached: labels from the label files (unknown messages stay unlabelled, no network); live: ask an OpenAI-compatible
-    endpoint; record: live, then add the answers to --llm-record-file"""
+    """cached: labels from the label files (a message they lack: the reference table's keyword rules, no network);
+    live: ask an OpenAI-compatible endpoint; record: live, then add the answers to --llm-record-file"""
     llm_model: str | None = None
     """model name for live/record (default: the OPENAI_MODEL variable)"""
     llm_base_url: str | None = None

@@ -153,7 +153,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         budget_notes={
             "cpu": "150k env steps per run (0.0075% of the paper's 2B) on ONI's task definitions, 2 actor processes x 8 "
                    "envs, our smaller policy (LSTM 256; docs/methods.md), labels replayed from the shipped reference "
-                   "label table (keyword rules, not an LLM), each arriving when its message is first seen in play. On "
+                   "label table (keyword rules, not an LLM; its rules label the messages it lacks), each arriving when its "
+                   "message is first seen in play. On "
                    "the sparse StaircaseLvl3 this shows whether an arm starts to find the stairs (a few hundred "
                    "episodes per run), not the paper's claim, whose curves rise over hundreds of millions of steps",
             "long": "a longer look at the sparse task: StaircaseLvl3, none vs retrieval, seed 1, 2M env steps (0.1% of "

@@ -8,6 +8,7 @@ and reads the answer (`ask`). In cached mode, label files answer in place of the
 from __future__ import annotations
 
 import json
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -18,6 +19,15 @@ from runkit import write_json
 FATAL_HTTP = (401, 403, 404)  # a wrong key, a forbidden model, a wrong URL or model name: no retry can fix these
 
 
+def keyword_label(message: str, rules: dict) -> int:
+    """A label file's keyword rules (`{"label_1": [...], "except": [...]}`, case-insensitive regular expressions):
+    1 when a `label_1` pattern matches and no `except` pattern does, else 0. The project's reference annotator, which
+    stands in for the LLM on messages a reference table does not list."""
+    if any(re.search(rule, message, re.IGNORECASE) for rule in rules.get("except", ())):
+        return 0
+    return int(any(re.search(rule, message, re.IGNORECASE) for rule in rules["label_1"]))
+
+
 class Annotator:
     """Labels unique messages (and, for ranking, message pairs) and never blocks training. The learner calls `submit`
     with the messages it sees; `ask(client, item) -> (value, answer)` is the method's own question and answer format
@@ -26,7 +36,8 @@ class Annotator:
     LLM with `concurrency` parallel requests and publishes the labels in `labels`; each round that comes back is one
     batch for the classifier (ONI's LLM worker answers the newest llm_batch_size messages and returns them as one
     dict). cached: the label files stand in for the LLM, answering at once: a label arrives when its message is first
-    seen in play, and every `batch_size` arrivals count as one batch; messages the files lack stay unlabelled and are
+    seen in play, and every `batch_size` arrivals count as one batch; a message the files lack is labelled by a file's
+    keyword `rules` if it has them (the reference table does: see `keyword_label`), else it stays unlabelled and is
     not queued. A failing endpoint logs a warning with the error, keeps the messages pending and retries after
     `retry_s`; it never raises into training. HTTP 401/403/404 set `fatal_error` instead, for the learner to stop on."""
 
@@ -38,6 +49,7 @@ class Annotator:
         self.concurrency, self.max_pending = concurrency, max_pending
         self.table: dict[str, int] = {}  # the label files: message -> label
         self.table_preferences: dict[tuple[str, str], float] = {}  # the files' recorded ranking answers
+        self.rules: dict | None = None  # cached: keyword rules for messages the tables lack (the last file's that has them)
         for file in label_files:
             path = Path(file)
             if path.is_file():
@@ -45,6 +57,7 @@ class Annotator:
                 self.table.update({m: int(v) for m, v in table["labels"].items()})
                 self.table_preferences.update({tuple(e["pair"]): float(e["preference"])
                                                for e in table.get("preferences", [])})
+                self.rules = table.get("rules", self.rules)
             else:
                 warnings.warn(f"{name}: label file {path} does not exist; starting without its labels", stacklevel=2)
         self.record_file = None if record_file is None else Path(record_file)
@@ -93,11 +106,18 @@ class Annotator:
             for m in messages:
                 if not m or m in self.labels or m in self.in_flight:
                     continue
-                if self.mode == "cached":  # the table answers at once; nothing waits (unknown messages: no label)
-                    if m in self.table:
-                        self._arrive(m, self.table[m])
+                if self.mode == "cached":  # the tables (or their rules) answer at once; nothing waits
+                    label = self.cached_label(m)
+                    if label is not None:
+                        self._arrive(m, label)
                     continue
                 self._queue(m)
+
+    def cached_label(self, message):
+        """cached: the tables' label, else the keyword rules' label, else None (unlabelled)."""
+        if message in self.table:
+            return self.table[message]
+        return None if self.rules is None else keyword_label(message, self.rules)
 
     def cached_preference(self, pair):
         """cached ranking: a recorded answer for the pair (either order) if the files hold one, else from the labels
@@ -106,7 +126,7 @@ class Annotator:
             return self.table_preferences[pair]
         if pair[::-1] in self.table_preferences:
             return 1.0 - self.table_preferences[pair[::-1]]
-        a, b = self.table.get(pair[0]), self.table.get(pair[1])
+        a, b = self.cached_label(pair[0]), self.cached_label(pair[1])
         if a is None or b is None:
             return None
         return 1.0 if a > b else 0.0 if a < b else 0.5

@@ -272,8 +272,9 @@ def test_cached_ranking_prefers_the_higher_label(oni):
     ann = oni["oni_annotator"]("cached", ("llm_outputs/oni/reference_labels.json",))
     foo = next(m for m, v in ann.table.items() if v == 1)
     bar = next(m for m, v in ann.table.items() if v == 0)
-    ann.submit_pairs([(foo, bar), (bar, foo), (bar, bar), ("never seen", foo)])
-    assert ann.preferences == {(foo, bar): 1.0, (bar, foo): 0.0, (bar, bar): 0.5}
+    ann.submit_pairs([(foo, bar), (bar, foo), (bar, bar), ("It's a wall, never seen", foo)])
+    # the table's keyword rules label the message it lacks (BAR), so that pair is answered too
+    assert ann.preferences == {(foo, bar): 1.0, (bar, foo): 0.0, (bar, bar): 0.5, ("It's a wall, never seen", foo): 0.0}
 
 
 def test_record_mode_writes_recorded_provenance(oni, fake_llm, tmp_path):
@@ -508,6 +509,30 @@ def test_nethack_seeding_controls_the_dungeon(oni):
 def write_table(path, labels, preferences=()):
     path.write_text(json.dumps({"labels": labels, "preferences": list(preferences)}))
     return str(path)
+
+
+def test_cached_keyword_rules_label_the_messages_a_table_lacks(oni, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"labels": {"You kill the newt, listed as BAR": 0},
+                                "rules": {"label_1": [r"\byou kill\b"], "except": [r"little dog"]}}))
+    ann = oni["oni_annotator"]("cached", (str(path),), batch_size=10)
+    ann.submit(["You KILL the jackal!", "It's a wall.", "You kill the newt, listed as BAR", "Your little dog: you kill"])
+    assert ann.labels == {"You KILL the jackal!": 1, "It's a wall.": 0, "You kill the newt, listed as BAR": 0,
+                          "Your little dog: you kill": 0}  # case-insensitive; the table wins; exceptions win
+    assert ann.pending == {}
+
+
+def test_reference_table_labels_follow_its_keyword_rules(oni):
+    from llmcode.annotator import keyword_label
+
+    table = json.loads((ROOT / "llm_outputs/oni/reference_labels.json").read_text(encoding="utf-8"))
+    assert table["provenance"]["source"] == "reference" and table["rules"]["label_1"]
+    assert all(keyword_label(m, table["rules"]) == label for m, label in table["labels"].items())
+    assert 0 < sum(table["labels"].values()) < len(table["labels"])
+    # the Staircase task's success message, which random play rarely reaches, is FOO by the rules
+    assert keyword_label(oni["DESCENT"].decode() + ".", table["rules"]) == 1
+    # reset messages are part of what the agent sees, so the collection includes them
+    assert any(m.startswith("Hello Agent, welcome to NetHack!") for m in table["labels"])
 
 
 def test_cached_labels_arrive_when_first_seen(oni, tmp_path):

@@ -1,87 +1,78 @@
-"""Build llm_outputs/oni/reference_labels.json: real NetHack messages with hand-written (rule-based) ONI labels.
+"""Build llm_outputs/oni/reference_labels.json: real NetHack messages with the project's keyword-rule ONI labels.
 
-1. Collect: play NetHackScore with uniformly random actions over the extended action set (the 23 task actions plus
-   CAST, QUAFF, PRAY, PICKUP, PAY) for --seconds, counting every non-empty message.
+1. Collect: play each task of the ONI experiment through the training script's own environment (`make_env`: the
+   extended action set, ONI's prompt and --More-- handling, reset messages included) with uniformly random actions
+   for --steps steps per task, counting every non-empty message.
 2. Keep the --top most frequent unique messages.
-3. Label each with the rules in RULES below (1 = FOO, "helpful toward progress": kills, experience, gold, items picked
-   up, going down; 0 = BAR: everything else). These are the project's own labels written as rules, not answers from
-   a model API, so the file's provenance is `reference`.
+3. Label each with RULES below (1 = FOO, "real progress" in the words of prompts/oni/classify.txt: kills, experience,
+   gold, items picked up, going deeper; 0 = BAR: everything else). The rules are written into the file too: in
+   cached mode they label the messages the table does not list (random play rarely reaches, e.g., the stairs), so a
+   run gets a label for every message, as ONI's LLM gives one. These are the project's own labels written as rules,
+   not answers from a model, so the file's provenance is `reference`.
 
-    python llm_outputs/oni/make_reference_labels.py --seconds 200 --top 3000   (the shipped file)
-    python llm_outputs/oni/make_reference_labels.py --relabel                 (re-apply edited rules only)
+    python llm_outputs/oni/make_reference_labels.py                 (the shipped file: 1M steps per task, top 3000)
+    python llm_outputs/oni/make_reference_labels.py --relabel       (re-apply edited rules to the same messages)
 """
 
 import argparse
 import collections
 import json
-import re
-import time
+import runpy
 from pathlib import Path
 
 import numpy as np
 
 from llmcode import reference_provenance
+from llmcode.annotator import keyword_label
 
-# A message is FOO (1) when one of these matches; otherwise BAR (0). Written from the ONI classification prompt's
-# notion of "helpful for progress": score (killing monsters, gold), experience, useful items, descending.
-RULES = [
-    r"\byou (kill|destroy)\b",
-    r"\bis (killed|destroyed)\b",
-    r"welcome to experience level",
-    r"you feel more experienced",
-    r"\bgold pieces?\b",
-    r"counting money",
-    r"\b[a-zA-Z$] - ",  # an item entered the inventory ("f - a scroll labeled ...")
-    r"you find a (hidden|trap door)",
-    r"you (climb|fall) (down|through)",
-    r"you enter .*(shop|temple)",
-    r"you feel a strange vibration",
-    r"there is a staircase down here",
-    r"you hear the footsteps of a guard on patrol",  # a vault with gold on the level
-]
-# ...unless one of these matches: a pet taking the gold, or being punished with a ball and chain.
-EXCEPTIONS = [
-    r"(kitten|little dog|pony|dog|cat) picks up",
-    r"heavy iron ball",
-]
-RULE_RE = [re.compile(rule, re.IGNORECASE) for rule in RULES]
-EXCEPTION_RE = [re.compile(rule, re.IGNORECASE) for rule in EXCEPTIONS]
+REPO = Path(__file__).resolve().parents[2]
+TASKS = ("NetHackScoreExtendedActions-v1", "NetHackStaircaseLvl3ExtendedActions-v1")  # the oni experiment's tasks
 
-
-def rule_label(message: str) -> int:
-    if any(rule.search(message) for rule in EXCEPTION_RE):
-        return 0
-    return int(any(rule.search(message) for rule in RULE_RE))
+# A message is FOO (1) when one of these matches (case-insensitive) and no exception does; otherwise BAR (0).
+RULES = {
+    "label_1": [
+        r"\byou (kill|destroy)\b",
+        r"\bis (killed|destroyed)\b",
+        r"welcome to experience level",
+        r"you feel more experienced",
+        r"\bgold pieces?\b",
+        r"counting money",
+        r"\b[a-zA-Z$] - ",  # an item entered the inventory ("f - a scroll labeled ...")
+        r"you find a (hidden|trap door)",
+        r"you (climb|fall) (down|through)",
+        r"you descend the stairs",
+        r"you enter .*(shop|temple)",
+        r"you feel a strange vibration",
+        r"there is a staircase down here",
+        r"you hear the footsteps of a guard on patrol",  # a vault with gold on the level
+    ],
+    # a pet taking the gold, or being punished with a ball and chain
+    "except": [r"(kitten|little dog|pony|dog|cat) picks up", r"heavy iron ball"],
+}
 
 
-def collect(seconds: float, seed: int) -> collections.Counter:
-    import gymnasium as gym
-    import nle  # noqa: F401  (registers the NetHack envs)
-    from nle import nethack
-    from nle.env import tasks
-
-    actions = tuple(tasks.TASK_ACTIONS) + (nethack.Command.CAST, nethack.Command.QUAFF, nethack.Command.PRAY,
-                                           nethack.Command.PICKUP, nethack.Command.PAY)
-    env = gym.make("NetHackScore-v0", actions=actions, observation_keys=("message",))
-    rng = np.random.default_rng(seed)
+def collect(steps_per_task: int, seed: int) -> collections.Counter:
+    script = runpy.run_path(str(REPO / "algos" / "appo_oni_nethack.py"), run_name="oni_labels")
     counts: collections.Counter = collections.Counter()
-    obs, _ = env.reset(seed=seed)
-    start, steps = time.time(), 0
-    while time.time() - start < seconds:
-        obs, _, terminated, truncated, _ = env.step(int(rng.integers(len(actions))))
-        steps += 1
-        text = bytes(obs["message"]).split(b"\0", 1)[0].decode("latin-1").strip()
-        if text:
-            counts[text] += 1
-        if terminated or truncated:
-            obs, _ = env.reset()
-    print(f"{steps} random steps in {time.time() - start:.0f} s, {len(counts)} unique messages")
+    for t, task in enumerate(TASKS):
+        env = script["make_env"](task)
+        rng = np.random.default_rng([seed, t])
+        obs = script["seeded_reset"](env, rng)
+        for _ in range(steps_per_task):
+            text = script["decode_message"](obs["message"])
+            if text:
+                counts[text] += 1
+            obs, _, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            if terminated or truncated:
+                obs = script["seeded_reset"](env, rng)
+        env.close()
+        print(f"{task}: {steps_per_task} random steps, {len(counts)} unique messages so far")
     return counts
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=240)
+    parser.add_argument("--steps", type=int, default=1_000_000, help="random steps per task")
     parser.add_argument("--top", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--relabel", action="store_true", help="keep the messages of --out, only re-apply the rules")
@@ -90,19 +81,21 @@ if __name__ == "__main__":
     if args.relabel:
         old = json.loads(Path(args.out).read_text(encoding="utf-8"))
         counts = collections.Counter(old["counts"])
-        args.seconds, args.seed = old["collection"]["seconds"], old["collection"]["seed"]
+        args.steps, args.seed = old["collection"]["steps_per_task"], old["collection"]["seed"]
         seen = old["collection"]["unique_messages_seen"]
     else:
-        counts = collect(args.seconds, args.seed)
+        counts = collect(args.steps, args.seed)
         seen = len(counts)
     top = counts.most_common(args.top)
-    labels = {message: rule_label(message) for message, _ in top}
-    note = (f"Messages: the {len(top)} most frequent unique messages of {args.seconds:.0f} s of uniformly random play "
-            f"(NetHackScore, extended actions, seed {args.seed}). Labels: written by the project's keyword rules in "
-            "llm_outputs/oni/make_reference_labels.py (1 = FOO helpful: kills, experience, gold, items picked up, "
-            "descending; 0 = BAR), not by a language model.")
+    labels = {message: keyword_label(message, RULES) for message, _ in top}
+    note = (f"Messages: the {len(top)} most frequent unique messages of {args.steps} steps of uniformly random play on "
+            f"each of {', '.join(TASKS)} through algos/appo_oni_nethack.py's make_env (seed {args.seed}). Labels: the "
+            "project's keyword rules (`rules`, also applied in cached mode to messages the table lacks; "
+            "llm_outputs/oni/make_reference_labels.py): 1 = FOO for kills, experience, gold, items picked up, going "
+            "deeper; 0 = BAR. Not written by a language model.")
     out = {"provenance": reference_provenance(note), "label_format": "1 = FOO (helpful), 0 = BAR",
-           "collection": {"seconds": args.seconds, "seed": args.seed, "unique_messages_seen": seen},
-           "counts": {message: n for message, n in top}, "labels": labels}
+           "collection": {"tasks": list(TASKS), "steps_per_task": args.steps, "seed": args.seed,
+                          "unique_messages_seen": seen},
+           "rules": RULES, "counts": {message: n for message, n in top}, "labels": labels}
     Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}: {len(labels)} messages, {sum(labels.values())} labelled FOO")
