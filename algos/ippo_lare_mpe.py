@@ -19,7 +19,8 @@ import torch.nn as nn
 import torch.optim as optim
 from torch.distributions.categorical import Categorical
 
-from llmcode.client import LLMClient
+from llmcode.cache import CacheError
+from llmcode.client import LLMClient, LLMError
 from llmcode.errors import exit_for
 from llmcode.extract import extract_json
 from llmcode.prompts import chat, render_prompt
@@ -447,7 +448,7 @@ def train(args: Args) -> dict:
         else:
             try:
                 source, factor_num, llm_info = design_latent_reward(args, scn, reset_obs[0].cpu().numpy(), print)
-            except LLMCodeError as error:  # no usable answer: one line, non-zero exit
+            except (LLMCodeError, LLMError, CacheError) as error:  # no usable answer: one line, non-zero exit
                 raise exit_for(error, "LaRe: no usable evaluation_func from the LLM") from None
             llm_info = dict(llm_info, factor_num=factor_num)
         encoder = make_encoder(source, llm_info["factor_num"])

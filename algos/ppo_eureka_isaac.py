@@ -21,7 +21,8 @@ from torch.distributions.normal import Normal
 
 import dexhands
 from dexhands.context import environment_code
-from llmcode.client import LLMClient
+from llmcode.cache import CacheError
+from llmcode.client import LLMClient, LLMError
 from llmcode.extract import extract_code
 from llmcode.prompts import chat, render_prompt
 from llmcode.safe_runner import LLMCodeError, LLMCodeFailed, LLMCodeRefused, check_tensor, compile_llm_function
@@ -633,7 +634,10 @@ def search(args: Args, run_dir: Path, client=None) -> dict:
             if position in state.data["answers"]:  # resumed: the answers this position already got
                 asked = state.data["answers"][position]
             else:
-                answers = client.ask(messages, n=args.samples, position=position, temperature=args.llm_temperature)
+                try:
+                    answers = client.ask(messages, n=args.samples, position=position, temperature=args.llm_temperature)
+                except (CacheError, LLMError) as error:  # a missing cached answer, a refused request: one line
+                    raise SystemExit(f"error: {error}") from None
                 asked = {"messages": messages, "texts": [a.text for a in answers],
                          "provenance": [a.provenance for a in answers]}
                 state.data["answers"][position] = asked

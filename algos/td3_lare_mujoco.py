@@ -20,6 +20,7 @@ import torch.nn.functional as F
 import torch.optim as optim
 
 import llmcode.client  # looked up at call time, so that tests can replace the client
+from llmcode.cache import CacheError
 from llmcode.errors import LLMCodeError, LLMCodeFailed, SandboxUnavailable, exit_for
 from llmcode.extract import extract_json
 from llmcode.prompts import chat, render_prompt
@@ -505,7 +506,7 @@ def train(args: Args) -> dict:
         else:
             try:
                 source, factor_num, llm_info = design_latent_reward(args, env, print)
-            except LLMCodeError as error:  # no usable answer: one line, non-zero exit
+            except (LLMCodeError, llmcode.client.LLMError, CacheError) as error:  # no usable answer: one line, non-zero exit
                 raise exit_for(error, "LaRe: no usable evaluation_func from the LLM") from None
             llm_info = dict(llm_info, factor_num=factor_num)
         encoder = make_encoder(source, llm_info["factor_num"])

@@ -16,6 +16,7 @@ from pathlib import Path
 from llmcode.client import LLMClient
 from runkit import write_json
 
+NOT_ASKED = object()  # a request the annotator never made because it was stopped first (not a failure)
 FATAL_HTTP = (401, 403, 404)  # a wrong key, a forbidden model, a wrong URL or model name: no retry can fix these
 
 
@@ -181,14 +182,15 @@ class Annotator:
     def _ask_all(self, batch):
         """Ask about every item with `concurrency` daemon threads. Daemons, because a request in flight must not keep
         the process alive at exit (a ThreadPoolExecutor's workers are joined at exit, each up to the request timeout)."""
-        results, todo, todo_lock = [None] * len(batch), iter(range(len(batch))), threading.Lock()
+        results, todo, todo_lock = [NOT_ASKED] * len(batch), iter(range(len(batch))), threading.Lock()
 
         def work():
             while not self.stop_event.is_set() and self.fatal_error is None:
                 with todo_lock:
                     i = next(todo, None)
-                if i is None:
-                    return
+                    if i is None:
+                        return
+                    self.requests += 1  # counted when made: a run may end while its first answers are on the way
                 results[i] = self._safe_ask(batch[i])
 
         threads = [threading.Thread(target=work, daemon=True, name=f"{self.name}-request")
@@ -215,11 +217,11 @@ class Annotator:
         if not batch:
             self.stop_event.wait(0.05)
             return
-        self.requests += len(batch)
         results = self._ask_all(batch)
         failed = [m for m, r in zip(batch, results) if r is None]
+        unanswered = [m for m, r in zip(batch, results) if r is None or r is NOT_ASKED]
         with self.lock:
-            answered = [(m, r) for m, r in zip(batch, results) if r is not None]
+            answered = [(m, r) for m, r in zip(batch, results) if r is not None and r is not NOT_ASKED]
             for m, (value, answer) in answered:
                 self._arrive(m, value)
                 self.provenance[m] = {**answer.provenance, "answer": answer.text}
@@ -227,9 +229,10 @@ class Annotator:
             self.new_batches += int(bool(answered))  # one LLM round that came back = one batch (ONI)
             self.in_flight.difference_update(batch)
             # back into the queue, behind newer messages
-            self.pending = {**dict.fromkeys(m for m in failed if m not in self.pending), **self.pending}
+            self.pending = {**dict.fromkeys(m for m in unanswered if m not in self.pending), **self.pending}
             while len(self.pending) > self.max_pending:
                 self.pending.pop(next(iter(self.pending)))
+            self.failures += len(failed)
         if self.stop_event.is_set():
             return
         if self.fatal_error is not None:
@@ -238,7 +241,6 @@ class Annotator:
         if self.mode == "record" and answered:  # what was paid for is on disk at once
             self.write_record()
         if failed:
-            self.failures += len(failed)
             warnings.warn(f"{self.name}: {len(failed)} of {len(batch)} LLM requests failed, last error: "
                           f"{self.last_error}; the messages stay unlabelled and are retried in {self.retry_s:.0f} s",
                           stacklevel=1)

@@ -58,6 +58,17 @@ def public_endpoint(base_url: str) -> str:
     return urllib.parse.urlunsplit(parts).rstrip("/")
 
 
+def answer_token_limit() -> int | None:
+    """OPENAI_MAX_TOKENS, the longest answer to ask for (a small local model may otherwise ramble up to its context
+    size); None when unset."""
+    value = os.environ.get("OPENAI_MAX_TOKENS")
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"OPENAI_MAX_TOKENS must be a positive whole number of tokens, got {value!r}")
+    return int(value)
+
+
 class LLMClient:
     """Ask for `n` sampled answers to a chat prompt, from the cache or from a live endpoint."""
 
@@ -73,6 +84,7 @@ class LLMClient:
         max_attempts: int = 6,
         backoff_base_s: float = 1.0,
         chunk_size: int = 4,
+        max_tokens: int | None = None,
     ):
         if mode not in MODES:
             raise ValueError(f"unknown LLM mode {mode!r}; choose one of: {', '.join(MODES)}")
@@ -95,6 +107,7 @@ class LLMClient:
         self.tokens = {"prompt": 0, "completion": 0}
         self.model = model or os.environ.get("OPENAI_MODEL") or None
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self.max_tokens = max_tokens or answer_token_limit()  # None: the endpoint's own limit
         self.endpoint = public_endpoint(self.base_url or OPENAI_DEFAULT_BASE_URL)
         self._openai = None
         if mode != "cached":  # cached mode must not even build a network client
@@ -166,7 +179,9 @@ class LLMClient:
             wait_s = min(MAX_BACKOFF_S, self.backoff_base_s * 2 ** (attempt - 1))
             try:
                 self.requests_made += 1
-                response = self._openai.chat.completions.create(model=self.model, messages=messages, n=n, temperature=temperature)
+                limit = {} if self.max_tokens is None else {"max_tokens": self.max_tokens}
+                response = self._openai.chat.completions.create(model=self.model, messages=messages, n=n,
+                                                                temperature=temperature, **limit)
                 if response.usage is not None:  # some local servers leave usage out
                     self.tokens["prompt"] += response.usage.prompt_tokens or 0
                     self.tokens["completion"] += response.usage.completion_tokens or 0

@@ -104,6 +104,20 @@ def test_unreachable_endpoint_gives_up():
         client.ask(PROMPT)
 
 
+def test_answer_length_limit(fake_llm, monkeypatch):
+    live(fake_llm).ask(PROMPT)
+    assert "max_tokens" not in fake_llm.requests[-1]  # unset: the endpoint's own limit
+    live(fake_llm, max_tokens=32).ask(PROMPT)
+    assert fake_llm.requests[-1]["max_tokens"] == 32
+    monkeypatch.setenv("OPENAI_MAX_TOKENS", "64")
+    live(fake_llm).ask(PROMPT)
+    assert fake_llm.requests[-1]["max_tokens"] == 64
+    for bad in ("0", "-5", "many"):
+        monkeypatch.setenv("OPENAI_MAX_TOKENS", bad)
+        with pytest.raises(ValueError, match="OPENAI_MAX_TOKENS must be a positive whole number"):
+            live(fake_llm)
+
+
 def test_configuration_from_environment(fake_llm, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
     monkeypatch.setenv("OPENAI_MODEL", "env-model")
