@@ -136,6 +136,9 @@ class Args:
     # LLM (only used by --reward-model lare)
     llm_mode: Literal["cached", "live", "record"] = "cached"
     """cached: replay llm_outputs/ (no network); live: ask an OpenAI-compatible endpoint; record: live, and save the answers"""
+    llm_answers: str = ""
+    """cached: replay the answers in this sub-folder of the task's answer folder instead of the shipped ones, e.g.
+    recorded-smollm2-135m (record mode writes recorded-<model>)"""
     llm_model: str | None = None
     """model name for live/record (default: the OPENAI_MODEL variable or the client's default)"""
     llm_base_url: str | None = None
@@ -268,7 +271,7 @@ def design_latent_reward(args, scn, reset_obs, log):
     errors sent back up to llm_max_retries times. Returns (source, number of factors, transcript summary)."""
     prompts = REPO_ROOT / args.prompt_dir
     obs_dim = reset_obs.shape[1]
-    client = LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / args.scenario, model=args.llm_model,
+    client = LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / args.scenario / args.llm_answers, model=args.llm_model,
                        base_url=args.llm_base_url, temperature=args.llm_temperature)
     messages = render_messages(args, scn)
     candidates = client.ask(messages, n=args.llm_samples, position="candidates", temperature=args.llm_temperature)

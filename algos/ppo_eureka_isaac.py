@@ -133,6 +133,9 @@ class Args:
     """torch and physics threads of each candidate's training (0: this process's torch threads / parallel_candidates)"""
     llm_mode: Literal["cached", "live", "record"] = "cached"
     """cached: replay llm_outputs/; live: ask an OpenAI-compatible endpoint; record: live and save"""
+    llm_answers: str = ""
+    """cached: replay the answers in this sub-folder of the task's answer folder instead of the shipped ones, e.g.
+    recorded-smollm2-135m (record mode writes recorded-<model>)"""
     llm_model: str | None = None
     """model name for live/record modes (default: $OPENAI_MODEL)"""
     llm_base_url: str | None = None
@@ -596,7 +599,7 @@ class SearchState:
 
 
 def make_client(args: Args) -> LLMClient:
-    return LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "eureka" / args.task, model=args.llm_model,
+    return LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "eureka" / args.task / args.llm_answers, model=args.llm_model,
                      base_url=args.llm_base_url, temperature=args.llm_temperature)
 
 

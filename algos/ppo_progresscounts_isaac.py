@@ -131,6 +131,9 @@ class Args:
     """SimHash code length of the `simhash-counts` ablation (2**bits buckets)"""
     llm_mode: Literal["cached", "live", "record"] = "cached"
     """cached: replay llm_outputs/; live: ask an OpenAI-compatible endpoint; record: live and save"""
+    llm_answers: str = ""
+    """cached: replay the answers in this sub-folder of the task's answer folder instead of the shipped ones, e.g.
+    recorded-smollm2-135m (record mode writes recorded-<model>)"""
     llm_model: str | None = None
     """model name for live/record modes (default: $OPENAI_MODEL)"""
     llm_base_url: str | None = None
@@ -272,7 +275,7 @@ def validate_progress(output):
 
 def ask_progress_answers(args: Args, env) -> list:
     """The LLM's answers to the progress prompt: `num_progress_samples` of them (cached, live or recorded)."""
-    client = LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task,
+    client = LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task / args.llm_answers,
                        model=args.llm_model, base_url=args.llm_base_url, temperature=args.llm_temperature)
     # Replayed by position, so that a reworded prompt still finds its answers (the cache warns when it changed).
     return client.ask(progress_prompt(args.task, env), n=args.num_progress_samples, position="progress")

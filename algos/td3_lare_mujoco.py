@@ -110,6 +110,9 @@ class Args:
     # LLM (only used by --reward-model lare)
     llm_mode: Literal["cached", "live", "record"] = "cached"
     """cached: replay llm_outputs/ (no network); live: ask an OpenAI-compatible endpoint; record: live, then store the answers"""
+    llm_answers: str = ""
+    """cached: replay the answers in this sub-folder of the task's answer folder instead of the shipped ones, e.g.
+    recorded-smollm2-135m (record mode writes recorded-<model>)"""
     llm_model: str | None = None
     """model name for live/record (default: the OPENAI_MODEL variable or the client's default)"""
     llm_base_url: str | None = None
@@ -255,7 +258,7 @@ def design_latent_reward(args, env, log):
     name, prompts = env_name(args.env_id), REPO_ROOT / args.prompt_dir
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     task, observation_form = ((prompts / "envs" / f"{name}.{part}.txt").read_text().strip() for part in ("task", "observation"))
-    client = llmcode.client.LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / name, model=args.llm_model,
+    client = llmcode.client.LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / name / args.llm_answers, model=args.llm_model,
                                       base_url=args.llm_base_url, temperature=args.llm_temperature)
     messages = chat(render_prompt(prompts / "system.txt"),
                     render_prompt(prompts / "generate.txt", task=task, observation_form=observation_form,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 import urllib.parse
 from pathlib import Path
@@ -21,7 +22,6 @@ from llmcode.cache import Answer, AnswerCache, prompt_hash, recorded_provenance
 from llmcode.prompts import as_messages
 
 MODES = ("cached", "live", "record")
-RECORDED_SUBFOLDER = "recorded"  # record mode's folder inside the method/task folder; replay it with cache_dir=<that>
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (vLLM, Ollama, llama.cpp) accept any key, but the openai package insists on one.
 PLACEHOLDER_API_KEY = "no-key-needed"
@@ -56,6 +56,11 @@ def public_endpoint(base_url: str) -> str:
         host = parts.hostname + (f":{parts.port}" if parts.port else "")
         parts = parts._replace(netloc=host)
     return urllib.parse.urlunsplit(parts).rstrip("/")
+
+
+def recorded_folder(model: str) -> str:
+    """Record mode's folder inside the method/task folder, one per model (replay it with a script's --llm-answers)."""
+    return "recorded-" + (re.sub(r"[^a-z0-9.]+", "-", model.lower()).strip("-") or "model")
 
 
 def answer_token_limit() -> int | None:
@@ -93,9 +98,12 @@ class LLMClient:
         if max_attempts < 1 or chunk_size < 1:
             raise ValueError(f"max_attempts and chunk_size must be at least 1, got {max_attempts} and {chunk_size}")
         self.mode = mode
+        self.model = model or os.environ.get("OPENAI_MODEL") or None
         # Record mode writes beside the shipped answers, never over them (they may be `reference` answers).
         if mode == "record":
-            cache_dir = Path(cache_dir) / RECORDED_SUBFOLDER
+            if self.model is None:
+                raise LLMError("LLM mode 'record' needs a model name: set OPENAI_MODEL or pass model")
+            cache_dir = Path(cache_dir) / recorded_folder(self.model)
             print(f"LLM record mode: answers are written to {cache_dir}")
         self.cache = AnswerCache(cache_dir) if cache_dir is not None else None
         self.temperature = temperature
@@ -105,7 +113,6 @@ class LLMClient:
         self.chunk_size = chunk_size
         self.requests_made = 0  # HTTP attempts, retries included; scripts log these as llm/... metrics
         self.tokens = {"prompt": 0, "completion": 0}
-        self.model = model or os.environ.get("OPENAI_MODEL") or None
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.max_tokens = max_tokens or answer_token_limit()  # None: the endpoint's own limit
         self.endpoint = public_endpoint(self.base_url or OPENAI_DEFAULT_BASE_URL)

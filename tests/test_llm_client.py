@@ -10,7 +10,7 @@ import pytest
 from fake_llm_server import FakeLLMServer, Reply
 
 from llmcode.cache import CacheMiss, prompt_hash
-from llmcode.client import PLACEHOLDER_API_KEY, LLMClient, LLMError
+from llmcode.client import PLACEHOLDER_API_KEY, LLMClient, LLMError, recorded_folder
 from llmcode.prompts import chat
 
 PROMPT = chat("You write reward functions.", "Task: open the door.")
@@ -144,25 +144,27 @@ def test_record_then_replay_round_trip(fake_llm, tmp_path):
     recorded = LLMClient(mode="record", cache_dir=tmp_path, base_url=fake_llm.base_url, model="fake-model", temperature=0.5,
                          **FAST).ask(PROMPT, n=3)
 
-    replayed = LLMClient(mode="cached", cache_dir=tmp_path / "recorded").ask(PROMPT, n=3)
+    assert recorded_folder("fake-model") == "recorded-fake-model" == recorded_folder("Fake Model")
+    assert recorded_folder("org/SmolLM2-135M-Instruct.Q4_1") == "recorded-org-smollm2-135m-instruct.q4-1"
+    replayed = LLMClient(mode="cached", cache_dir=tmp_path / "recorded-fake-model").ask(PROMPT, n=3)
     assert [a.text for a in replayed] == [a.text for a in recorded] == texts
     assert [a.file.suffix for a in replayed] == [".py", ".json", ".md"]
     assert [a.file.read_text() for a in replayed] == texts
     provenance = replayed[0].provenance
     assert provenance == {"source": "recorded", "model": "fake-model", "endpoint": fake_llm.base_url,
                           "date": datetime.date.today().isoformat(), "temperature": 0.5}
-    manifest = json.loads((tmp_path / "recorded" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "recorded-fake-model" / "manifest.json").read_text())
     assert len(manifest["entries"]) == 3
-    assert (tmp_path / "recorded" / f"prompt_{prompt_hash(PROMPT)[:12]}.md").read_text().count("## ") == 2
+    assert (tmp_path / "recorded-fake-model" / f"prompt_{prompt_hash(PROMPT)[:12]}.md").read_text().count("## ") == 2
 
 
 def test_record_by_position_then_replay_changed_prompt(fake_llm, tmp_path):
     recorder = LLMClient(mode="record", cache_dir=tmp_path, base_url=fake_llm.base_url, model="fake-model", **FAST)
     recorder.ask(chat("sys", "feedback: success 0.25"), n=2, position="iter1")
-    assert sorted(p.name for p in (tmp_path / "recorded").glob("iter1_*")) == ["iter1_s0.md", "iter1_s1.md"]
+    assert sorted(p.name for p in (tmp_path / "recorded-fake-model").glob("iter1_*")) == ["iter1_s0.md", "iter1_s1.md"]
 
     with pytest.warns(UserWarning, match="changed since it was recorded"):
-        replayed = LLMClient(cache_dir=tmp_path / "recorded").ask(chat("sys", "feedback: success 0.31"), n=2, position="iter1")
+        replayed = LLMClient(cache_dir=tmp_path / "recorded-fake-model").ask(chat("sys", "feedback: success 0.31"), n=2, position="iter1")
     assert [a.text for a in replayed] == ["answer 0 to call 0", "answer 1 to call 0"]
 
 
@@ -176,7 +178,7 @@ def test_cached_mode_never_touches_the_network(fake_llm, tmp_path, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", no_connections)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
-    cached = LLMClient(mode="cached", cache_dir=tmp_path / "recorded", base_url=closed_port_url(), model="fake-model")
+    cached = LLMClient(mode="cached", cache_dir=tmp_path / "recorded-fake-model", base_url=closed_port_url(), model="fake-model")
     assert cached.ask(PROMPT)[0].text == "x = 1"
     with pytest.raises(CacheMiss, match=rf"{prompt_hash('not recorded')}.*manifest\.json"):
         cached.ask("not recorded")
@@ -191,7 +193,7 @@ def test_record_mode_writes_beside_reference_answers_never_over_them(fake_llm, t
     before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir() if p.is_file())
     fake_llm.set_handler(lambda request, call: Reply(answers=["hostile answer"]))
     recorded = LLMClient(mode="record", cache_dir=tmp_path, base_url=fake_llm.base_url, model="fake-model", **FAST).ask(PROMPT)
-    assert recorded[0].file.parent == tmp_path / "recorded"
+    assert recorded[0].file.parent == tmp_path / "recorded-fake-model"
     assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir() if p.is_file()) == before
     assert LLMClient(cache_dir=tmp_path).ask(PROMPT)[0].provenance["source"] == "reference"
     with pytest.raises(CacheError, match="will not replace the reference answer"):  # the cache refuses it, too

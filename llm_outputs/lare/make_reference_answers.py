@@ -15,8 +15,8 @@ checks the rule: every number in an answer's code is in its prompt or is a neutr
 Either way the script runs the training script's own `design_latent_reward` with a responder in place of the LLM
 client, so the keys are the hashes of exactly the messages the script sends (the merging request quotes the
 candidates' code), and the merged function passes the script's own check on real observations; every candidate is
-checked on real observations too. A folder's manifest, prompt_<hash>.md files and answer files are replaced (a
-`recorded/` sub-folder of record mode is left alone).
+checked on real observations too. A folder's manifest, prompt_<hash>.md files and answer files are replaced (the
+`recorded-<model>/` sub-folders of record mode are left alone).
 
     python llm_outputs/lare/make_reference_answers.py                      # every MPE scenario and MuJoCo env
     python llm_outputs/lare/make_reference_answers.py tag_n15 Walker2d     # some of them
