@@ -24,7 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 
-from llmcode.annotator import Annotator
+from llmcode.annotator import Annotator, refuse_reference_record_file
+from llmcode.client import recorded_folder
 from llmcode.prompts import chat, render_prompt
 from runkit import Run, check_counts, parse, resumed_args, usage_error, write_json
 from runkit.workers import die_with_parent
@@ -172,9 +173,10 @@ class Args:
     """label tables, relative to the repository root. cached: the tables answer in place of the LLM (a label arrives
     when its message is first seen in play); live/record: labels known from the start, never sent to the LLM.
     None: the shipped reference table in cached mode, none in live/record (so every message goes to the LLM);
-    replay a recorded run with --llm-label-files llm_outputs/oni/recorded_labels.json"""
-    llm_record_file: str = "llm_outputs/oni/recorded_labels.json"
-    """where --llm-mode record writes its labels (with recorded provenance)"""
+    replay a recorded run with --llm-label-files llm_outputs/oni/recorded-<model>/labels.json"""
+    llm_record_file: str | None = None
+    """where --llm-mode record writes its labels (with recorded provenance), relative to the repository root
+    (default: llm_outputs/oni/recorded-<model>/labels.json; never a reference table)"""
     prompt_dir: str = "prompts/oni"
     """folder of the annotation prompts, relative to the repository root"""
 
@@ -482,6 +484,12 @@ def oni_annotator(mode, label_files=(), record_file=None, model=None, base_url=N
     ask = None if mode == "cached" else oni_questions(REPO / prompt_dir, temperature)
     return Annotator(mode, ask, [REPO / name for name in label_files], None if record_file is None else REPO / record_file,
                      model, base_url, temperature=temperature, name="ONI annotator", label_format=LABEL_FORMAT, **options)
+
+
+def record_file(args: Args) -> str:
+    """Where record mode writes: --llm-record-file, else a folder per model as for the other methods."""
+    model = args.llm_model or os.environ.get("OPENAI_MODEL") or "model"
+    return args.llm_record_file or f"llm_outputs/oni/{recorded_folder(model)}/labels.json"
 
 
 def label_files(args: Args):
@@ -925,7 +933,7 @@ def train(args: Args) -> dict:
     agent = Agent(n_actions, args.hidden_size, args.crop_size).to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=args.adam_eps, betas=(0.9, 0.999))
     annotator = oni_annotator("cached" if args.reward_model == "none" else args.llm_mode, label_files(args),
-                              args.llm_record_file if args.llm_mode == "record" else None, args.llm_model,
+                              record_file(args) if args.llm_mode == "record" else None, args.llm_model,
                               args.llm_base_url, args.prompt_dir, args.llm_temperature, batch_size=args.llm_batch_size,
                               concurrency=args.llm_concurrency, timeout_s=args.llm_timeout_s, retry_s=args.llm_retry_s,
                               max_pending=args.llm_max_pending)
@@ -1087,6 +1095,11 @@ def check_args(args: Args) -> None:
     if args.num_buffers and args.num_buffers < args.batch_size // per_slot + workers:
         usage_error(f"--num-buffers ({args.num_buffers}) must be at least --batch-size / (--rollout x --envs-per-worker)"
                     f" + the number of actor processes ({args.batch_size // per_slot + workers})")
+    if args.llm_mode == "record" and args.reward_model != "none":
+        try:
+            refuse_reference_record_file(REPO / record_file(args), [REPO / f for f in label_files(args)])
+        except ValueError as error:
+            usage_error(str(error))
 
 
 if __name__ == "__main__":

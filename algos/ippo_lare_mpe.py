@@ -271,7 +271,7 @@ def design_latent_reward(args, scn, reset_obs, log):
     errors sent back up to llm_max_retries times. Returns (source, number of factors, transcript summary)."""
     prompts = REPO_ROOT / args.prompt_dir
     obs_dim = reset_obs.shape[1]
-    client = LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / args.scenario / args.llm_answers, model=args.llm_model,
+    client = LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / args.scenario, answers=args.llm_answers, model=args.llm_model,
                        base_url=args.llm_base_url, temperature=args.llm_temperature)
     messages = render_messages(args, scn)
     candidates = client.ask(messages, n=args.llm_samples, position="candidates", temperature=args.llm_temperature)

@@ -599,8 +599,11 @@ class SearchState:
 
 
 def make_client(args: Args) -> LLMClient:
-    return LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "eureka" / args.task / args.llm_answers, model=args.llm_model,
-                     base_url=args.llm_base_url, temperature=args.llm_temperature)
+    try:
+        return LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "eureka" / args.task, answers=args.llm_answers,
+                         model=args.llm_model, base_url=args.llm_base_url, temperature=args.llm_temperature)
+    except (CacheError, LLMError) as error:  # no model name in record mode, a missing answer folder: one line
+        raise SystemExit(f"error: {error}") from None
 
 
 def search(args: Args, run_dir: Path, client=None) -> dict:

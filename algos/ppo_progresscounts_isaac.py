@@ -275,7 +275,7 @@ def validate_progress(output):
 
 def ask_progress_answers(args: Args, env) -> list:
     """The LLM's answers to the progress prompt: `num_progress_samples` of them (cached, live or recorded)."""
-    client = LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task / args.llm_answers,
+    client = LLMClient(mode=args.llm_mode, cache_dir=REPO / "llm_outputs" / "progresscounts" / args.task, answers=args.llm_answers,
                        model=args.llm_model, base_url=args.llm_base_url, temperature=args.llm_temperature)
     # Replayed by position, so that a reworded prompt still finds its answers (the cache warns when it changed).
     return client.ask(progress_prompt(args.task, env), n=args.num_progress_samples, position="progress")

@@ -258,7 +258,7 @@ def design_latent_reward(args, env, log):
     name, prompts = env_name(args.env_id), REPO_ROOT / args.prompt_dir
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     task, observation_form = ((prompts / "envs" / f"{name}.{part}.txt").read_text().strip() for part in ("task", "observation"))
-    client = llmcode.client.LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / name / args.llm_answers, model=args.llm_model,
+    client = llmcode.client.LLMClient(mode=args.llm_mode, cache_dir=REPO_ROOT / args.llm_outputs / name, answers=args.llm_answers, model=args.llm_model,
                                       base_url=args.llm_base_url, temperature=args.llm_temperature)
     messages = chat(render_prompt(prompts / "system.txt"),
                     render_prompt(prompts / "generate.txt", task=task, observation_form=observation_form,

@@ -53,11 +53,11 @@ def check_answer(script, text):
         source = source_of(script, text)
         ast.parse(source)
     except (LLMCodeError, SyntaxError, ValueError) as error:
-        return False, False, f"{type(error).__name__}: {str(error).splitlines()[0][:100]}"
+        return False, False, f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
     try:
         compile_llm_function(source, ENTRY[script]).close()
     except LLMCodeError as error:
-        return True, False, f"{type(error).__name__}: {str(error).splitlines()[0][:100]}"
+        return True, False, f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
     return True, True, "passes"
 
 
@@ -67,7 +67,8 @@ def replay(script, task_args, extra=()):
         command = [sys.executable, str(REPO / "algos" / f"{script}.py"), *task_args, *RECORDER["TINY"][TINY[script]],
                    "--llm-answers", FOLDER, "--runs-dir", runs, *extra]
         result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-        lines = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
+        output = (result.stderr.strip() or result.stdout.strip() or "(no output)").replace(runs, "<runs>")
+        lines = output.splitlines()
         summaries = [json.loads(p.read_text()) for p in Path(runs).rglob("summary.json")]
     return result.returncode, lines[-1], summaries
 
@@ -80,7 +81,7 @@ def code_methods():
             checks = {a.stem: check_answer(script, a.read_text(encoding="utf-8")) for a in answers}
             trained = {}
             if script == "ppo_progresscounts_isaac":
-                for k in range(4):
+                for k in range(len(checks)):
                     if checks[f"progress_s{k}"][1]:
                         code, last, _ = replay(script, task_args[:2], ["--progress-sample", str(k)])
                         trained[f"progress_s{k}"] = (code == 0, last)
@@ -128,7 +129,7 @@ if __name__ == "__main__":
               f"{r['trained']} of {r['trained_of']} tried |")
     o = results["oni"]
     print(f"\nONI: {o['asked']} of {o['of']} messages asked, {o['labelled']} with a label, agreement with the reference "
-          f"labels {o['agreement']}, {o['answers_per_s']:.2f} answers/s\n")
+          f"labels {o['agreement']}, {o['answers_per_s']} answers/s\n")
     print("| reference \\ model | FOO | BAR | no label |\n|---|---|---|---|")
     for ref, row in o["confusion"].items():
         print(f"| {ref} | {row['FOO']} | {row['BAR']} | {row['no label']} |")

@@ -66,7 +66,7 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def recording_note(max_tokens: int, temperature, what: str, threads: int) -> dict:
+def recording_note(max_tokens: int, temperature, what: str, threads: list) -> dict:
     model = bundled_model_path()
     return {
         "model": MODEL_ALIAS, "model_file": model.name, "model_sha256": sha256(model),
@@ -86,16 +86,18 @@ def record_code(method, base_url, log, runs_dir, threads):
         tiny = TINY["lare_mujoco" if script == "td3_lare_mujoco" else "lare_mpe" if script == "ippo_lare_mpe" else method]
         command = [sys.executable, str(REPO / "algos" / f"{script}.py"), *task_args, *tiny, "--llm-mode", "record",
                    "--llm-base-url", base_url, "--llm-model", MODEL_ALIAS, "--runs-dir", str(runs_dir)]
+        manifest = REPO / "llm_outputs" / folder / FOLDER / "manifest.json"
+        before = manifest.read_bytes() if manifest.is_file() else b""
         start = time.time()
         result = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
                                 env={**os.environ, "OPENAI_MAX_TOKENS": str(CODE_MAX_TOKENS)})
         log.write(f"$ {' '.join(command[1:])}\n{result.stdout}\n{result.stderr}\n")
         last = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()[-1]
         target = REPO / "llm_outputs" / folder / FOLDER
-        if target.is_dir():
+        if manifest.is_file() and manifest.read_bytes() != before:  # describe only what this run recorded
             (target / "recording.json").write_text(json.dumps(recording_note(
                 CODE_MAX_TOKENS, "the script's default (--llm-temperature, and its merge/fix temperature)",
-                f"{script} {' '.join(task_args)} in --llm-mode record", threads), indent=1) + "\n")
+                f"{script} {' '.join(task_args)} in --llm-mode record", [threads]), indent=1) + "\n")
         results.append(f"{script}: exit {result.returncode} after {time.time() - start:.0f} s: {last}")
         print(results[-1], flush=True)
     return results
@@ -116,10 +118,19 @@ def record_oni_labels(base_url, limit, threads):
     todo = [m for m in table["labels"] if m not in entries and m not in unreadable][:limit]
     start, asked = time.time(), 0
 
+    note = recording_note(LABEL_MAX_TOKENS, temperature, "ONI's classify prompt for each message of "
+                          "llm_outputs/oni/reference_labels.json", [threads])
+    if (out_dir / "recording.json").is_file():  # a resumed recording must ask the same model in the same way
+        old = json.loads((out_dir / "recording.json").read_text())
+        if any(old[k] != note[k] for k in ("model", "model_sha256", "packages", "requests")):
+            raise SystemExit(f"error: {out_dir} was recorded with other settings ({old['requests']}, "
+                             f"{old['model_sha256'][:12]}); move it away to start again")
+        note["date"] = old["date"] if old["date"] == note["date"] else f"{old['date']} to {note['date']}"
+        used = old["server"]["threads"]
+        note["server"]["threads"] = sorted(set(used if isinstance(used, list) else [used]) | {threads})
+
     def save():
-        (out_dir / "recording.json").write_text(json.dumps(recording_note(
-            LABEL_MAX_TOKENS, temperature, "ONI's classify prompt for each message of "
-            "llm_outputs/oni/reference_labels.json", threads), indent=1) + "\n")
+        (out_dir / "recording.json").write_text(json.dumps(note, indent=1) + "\n")
         body = {"label_format": oni["LABEL_FORMAT"], "labels": labels, "entries": entries, "unreadable": unreadable,
                 "seconds_asking": saved.get("seconds_asking", 0.0) + time.time() - start, "answers": len(entries) + len(unreadable)}
         tmp = out.with_suffix(".tmp")
@@ -157,7 +168,8 @@ if __name__ == "__main__":
                         choices=["progresscounts", "eureka", "lare", "oni"])
     parser.add_argument("--oni-limit", type=int, default=None, help="ask about at most this many more ONI messages")
     parser.add_argument("--threads", type=int, default=2, help="the server's CPU threads")
-    parser.add_argument("--log", type=Path, default=Path("record_local_model.log"), help="the scripts' full output")
+    parser.add_argument("--log", type=Path, default=REPO / "runs" / "record_local_model" / "record.log",
+                        help="the server's and the scripts' full output (their runs go beside it)")
     args = parser.parse_args()
     args.log.parent.mkdir(parents=True, exist_ok=True)
     with args.log.open("a") as log, local_server(threads=args.threads, log=log) as (url, _):

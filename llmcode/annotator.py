@@ -29,6 +29,28 @@ def keyword_label(message: str, rules: dict) -> int:
     return int(any(re.search(rule, message, re.IGNORECASE) for rule in rules["label_1"]))
 
 
+def checked_rules(rules, path) -> dict:
+    """A label file's keyword rules, checked when the file is read (not on the learner's path): a `label_1` list of
+    regular expressions that compile, and an optional `except` list."""
+    try:
+        for rule in [*rules["label_1"], *rules.get("except", ())]:
+            re.compile(rule)
+    except (KeyError, TypeError, re.error) as error:
+        raise ValueError(f"label file {path}: unusable keyword rules ({type(error).__name__}: {error})") from None
+    return rules
+
+
+def refuse_reference_record_file(record_file: Path, label_files) -> None:
+    """Record mode writes the model's answers; it must never write into a reference table or a table it reads."""
+    if any(Path(f).resolve() == record_file.resolve() for f in label_files):
+        raise ValueError(f"the record file {record_file} is also a label file the run reads; record into a new file")
+    if record_file.is_file():
+        saved = json.loads(record_file.read_text(encoding="utf-8"))
+        if "rules" in saved or saved.get("provenance", {}).get("source") == "reference":
+            raise ValueError(f"the record file {record_file} is a reference label table; recorded answers never go "
+                             "there (record into llm_outputs/oni/recorded-<model>/labels.json)")
+
+
 class Annotator:
     """Labels unique messages (and, for ranking, message pairs) and never blocks training. The learner calls `submit`
     with the messages it sees; `ask(client, item) -> (value, answer)` is the method's own question and answer format
@@ -58,10 +80,13 @@ class Annotator:
                 self.table.update({m: int(v) for m, v in table["labels"].items()})
                 self.table_preferences.update({tuple(e["pair"]): float(e["preference"])
                                                for e in table.get("preferences", [])})
-                self.rules = table.get("rules", self.rules)
+                if "rules" in table:
+                    self.rules = checked_rules(table["rules"], path)
             else:
                 warnings.warn(f"{name}: label file {path} does not exist; starting without its labels", stacklevel=2)
         self.record_file = None if record_file is None else Path(record_file)
+        if mode == "record" and self.record_file is not None:
+            refuse_reference_record_file(self.record_file, label_files)
         self.labels: dict[str, int] = {}  # the labels this run has (cached: those that have arrived)
         self.preferences: dict[tuple[str, str], float] = {}  # ranking: (m1, m2) -> P(m1 preferred)
         self.provenance: dict = {}
@@ -221,6 +246,10 @@ class Annotator:
         failed = [m for m, r in zip(batch, results) if r is None]
         unanswered = [m for m, r in zip(batch, results) if r is None or r is NOT_ASKED]
         with self.lock:
+            if self.stop_event.is_set():  # closed while asking: the run's summary and record are already final
+                self.in_flight.difference_update(batch)
+                self.pending = {**dict.fromkeys(m for m in batch if m not in self.pending), **self.pending}
+                return
             answered = [(m, r) for m, r in zip(batch, results) if r is not None and r is not NOT_ASKED]
             for m, (value, answer) in answered:
                 self._arrive(m, value)
@@ -255,22 +284,22 @@ class Annotator:
                            if isinstance(m, str)}
                 prefs = [{"pair": list(m), "preference": self.preferences[m], "provenance": p}
                          for m, p in self.provenance.items() if isinstance(m, tuple)]
-            old, old_prefs = {}, []
-            if self.record_file.is_file():
-                saved = json.loads(self.record_file.read_text(encoding="utf-8"))
-                old, old_prefs = saved.get("entries", {}), saved.get("preferences", [])
+            saved = json.loads(self.record_file.read_text(encoding="utf-8")) if self.record_file.is_file() else {}
+            old, old_prefs = saved.get("entries", {}), saved.get("preferences", [])
             old.update(entries)
             seen = {tuple(p["pair"]) for p in prefs}
             prefs += [p for p in old_prefs if tuple(p["pair"]) not in seen]
-            out = {"label_format": self.label_format,
+            out = {**saved, "label_format": self.label_format,  # other keys of the file are kept
                    "entries": old, "labels": {m: e["label"] for m, e in old.items()}, "preferences": prefs}
             self.record_file.parent.mkdir(parents=True, exist_ok=True)
             write_json(self.record_file, out)
 
     def close(self, wait_s=2.0):
         """Stop asking. Requests in flight are given `wait_s`, not waited for (their threads are daemons, so they
-        cannot hold the process at exit either); in record mode, what was answered is written."""
-        self.stop_event.set()
+        cannot hold the process at exit either), and nothing they bring is published; in record mode, what was
+        answered is written."""
+        with self.lock:  # a round publishes under this lock, so after close() the labels no longer change
+            self.stop_event.set()
         if self.thread is not None:
             self.thread.join(timeout=wait_s)
             if self.mode == "record":

@@ -63,6 +63,19 @@ def recorded_folder(model: str) -> str:
     return "recorded-" + (re.sub(r"[^a-z0-9.]+", "-", model.lower()).strip("-") or "model")
 
 
+def answer_folder(cache_dir: Path, answers: str, mode: str) -> Path:
+    """The sub-folder of a task's answers that --llm-answers names (e.g. recorded-smollm2-135m), replayed in cached
+    mode; a plain folder name, so that one task's answers never stand in for another's."""
+    if mode != "cached":
+        raise LLMError(f"--llm-answers {answers} replays recorded answers; it needs --llm-mode cached (record mode "
+                       "writes recorded-<model>/ by itself)")
+    available = sorted(p.name for p in cache_dir.glob("recorded-*") if p.is_dir())
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", answers) or not (cache_dir / answers).is_dir():
+        raise LLMError(f"--llm-answers {answers!r}: no such answer folder in {cache_dir}; "
+                       f"available: {', '.join(available) or 'none'}")
+    return cache_dir / answers
+
+
 def answer_token_limit() -> int | None:
     """OPENAI_MAX_TOKENS, the longest answer to ask for (a small local model may otherwise ramble up to its context
     size); None when unset."""
@@ -70,7 +83,7 @@ def answer_token_limit() -> int | None:
     if not value:
         return None
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"OPENAI_MAX_TOKENS must be a positive whole number of tokens, got {value!r}")
+        raise LLMError(f"OPENAI_MAX_TOKENS must be a positive whole number of tokens, got {value!r}")
     return int(value)
 
 
@@ -90,6 +103,7 @@ class LLMClient:
         backoff_base_s: float = 1.0,
         chunk_size: int = 4,
         max_tokens: int | None = None,
+        answers: str = "",
     ):
         if mode not in MODES:
             raise ValueError(f"unknown LLM mode {mode!r}; choose one of: {', '.join(MODES)}")
@@ -98,11 +112,13 @@ class LLMClient:
         if max_attempts < 1 or chunk_size < 1:
             raise ValueError(f"max_attempts and chunk_size must be at least 1, got {max_attempts} and {chunk_size}")
         self.mode = mode
+        if answers:
+            cache_dir = answer_folder(Path(cache_dir), answers, mode)
         self.model = model or os.environ.get("OPENAI_MODEL") or None
         # Record mode writes beside the shipped answers, never over them (they may be `reference` answers).
         if mode == "record":
             if self.model is None:
-                raise LLMError("LLM mode 'record' needs a model name: set OPENAI_MODEL or pass model")
+                raise LLMError("LLM mode 'record' needs a model name: --llm-model or OPENAI_MODEL")
             cache_dir = Path(cache_dir) / recorded_folder(self.model)
             print(f"LLM record mode: answers are written to {cache_dir}")
         self.cache = AnswerCache(cache_dir) if cache_dir is not None else None
@@ -114,7 +130,7 @@ class LLMClient:
         self.requests_made = 0  # HTTP attempts, retries included; scripts log these as llm/... metrics
         self.tokens = {"prompt": 0, "completion": 0}
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        self.max_tokens = max_tokens or answer_token_limit()  # None: the endpoint's own limit
+        self.max_tokens = None if mode == "cached" else max_tokens or answer_token_limit()  # None: the endpoint's
         self.endpoint = public_endpoint(self.base_url or OPENAI_DEFAULT_BASE_URL)
         self._openai = None
         if mode != "cached":  # cached mode must not even build a network client

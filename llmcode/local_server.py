@@ -55,6 +55,12 @@ def local_server(model_path: Path | None = None, port: int = 0, context_tokens: 
     model_path = Path(model_path) if model_path else bundled_model_path()
     if not model_path.is_file():
         raise SystemExit(f"error: no model file at {model_path}")
+    if port:
+        with socket.socket() as probe:  # another server there would answer our readiness check instead
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise SystemExit(f"error: port {port} is in use; pass --port 0 for a free one") from None
     port = port or free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", MODEL_ALIAS,
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context_tokens),
@@ -67,12 +73,14 @@ def local_server(model_path: Path | None = None, port: int = 0, context_tokens: 
             if server.poll() is not None:
                 raise SystemExit(f"error: the llama.cpp server exited with code {server.returncode} before it answered")
             try:
-                with urllib.request.urlopen(f"{base_url}/models", timeout=2):
-                    break
+                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as reply:
+                    if MODEL_ALIAS in reply.read().decode("utf-8", "replace"):
+                        break
             except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"error: the llama.cpp server did not answer within {ready_timeout_s:.0f} s") from None
-                time.sleep(0.2)
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                raise SystemExit(f"error: the llama.cpp server did not answer within {ready_timeout_s:.0f} s")
+            time.sleep(0.2)
         yield base_url, server
     finally:
         server.terminate()

@@ -637,6 +637,39 @@ def test_take_batch_skips_labelled_and_marks_in_flight(oni):
     assert ann.in_flight == {"new", "old"} and ann.pending == {}
 
 
+def test_annotator_closed_mid_round_publishes_nothing_more_and_counts_only_requests_made(oni, fake_llm):
+    fake_llm.set_handler(lambda request, i: Reply(answers=["<label>FOO</label>"], delay_s=1.0))
+    ann = oni["oni_annotator"]("record", (), None, "fake-model", fake_llm.base_url, batch_size=3, concurrency=1)
+    ann.submit(["a", "b", "c"])
+    assert wait_for(lambda: len(fake_llm.requests) == 1)
+    ann.close(wait_s=3.0)  # the answer in flight arrives after close: it must not change the run's labels
+    assert ann.labels == {} and ann.requests == 1 and ann.failures == 0
+    assert set(ann.pending) == {"a", "b", "c"}  # back in the queue for a resumed run
+
+
+def test_record_mode_never_writes_into_a_reference_table_or_a_table_it_reads(oni, tmp_path):
+    reference = ROOT / "llm_outputs/oni/reference_labels.json"
+    with pytest.raises(ValueError, match="is a reference label table"):
+        oni["oni_annotator"]("record", (), str(reference), "fake-model", "http://127.0.0.1:9/v1")
+    table = write_table(tmp_path / "t.json", {"a": 1})
+    with pytest.raises(ValueError, match="is also a label file the run reads"):
+        oni["oni_annotator"]("record", (table,), table, "fake-model", "http://127.0.0.1:9/v1")
+    # the script says so in one line before anything runs
+    Args, check_args = oni["Args"], oni["check_args"]
+    with pytest.raises(SystemExit) as exit_:
+        check_args(Args(llm_mode="record", llm_model="m", llm_record_file="llm_outputs/oni/reference_labels.json"))
+    assert exit_.value.code == 2
+    assert oni["record_file"](Args(llm_mode="record", llm_model="Some/Model")) == \
+        "llm_outputs/oni/recorded-some-model/labels.json"
+
+
+def test_unusable_keyword_rules_are_refused_when_the_file_is_read(oni, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"labels": {}, "rules": {"label_1": ["(unclosed"]}}))
+    with pytest.raises(ValueError, match="unusable keyword rules"):
+        oni["oni_annotator"]("cached", (str(path),))
+
+
 def test_annotator_does_not_ask_twice_about_messages_in_flight(oni, fake_llm):
     fake_llm.set_handler(lambda request, i: Reply(answers=["<label>BAR</label>"], delay_s=0.5))
     ann = oni["oni_annotator"]("live", (), None, "fake-model", fake_llm.base_url, batch_size=4, retry_s=0.1)

@@ -114,8 +114,20 @@ def test_answer_length_limit(fake_llm, monkeypatch):
     assert fake_llm.requests[-1]["max_tokens"] == 64
     for bad in ("0", "-5", "many"):
         monkeypatch.setenv("OPENAI_MAX_TOKENS", bad)
-        with pytest.raises(ValueError, match="OPENAI_MAX_TOKENS must be a positive whole number"):
+        with pytest.raises(LLMError, match="OPENAI_MAX_TOKENS must be a positive whole number"):
             live(fake_llm)
+    LLMClient(mode="cached", cache_dir=".")  # cached mode never asks, so it does not read the variable
+
+
+def test_answer_folder_is_a_plain_recorded_folder_replayed_in_cached_mode(fake_llm, tmp_path):
+    (tmp_path / "recorded-m").mkdir()
+    (tmp_path / "other-task").mkdir()
+    assert LLMClient(mode="cached", cache_dir=tmp_path, answers="recorded-m").cache.folder == tmp_path / "recorded-m"
+    for bad in ("recorded-x", "../other-task", "other-task/..", "/abs"):
+        with pytest.raises(LLMError, match=r"no such answer folder.*available: recorded-m$"):
+            LLMClient(mode="cached", cache_dir=tmp_path, answers=bad)
+    with pytest.raises(LLMError, match="needs --llm-mode cached"):
+        LLMClient(mode="record", cache_dir=tmp_path, answers="recorded-m", base_url=fake_llm.base_url, model="m")
 
 
 def test_configuration_from_environment(fake_llm, monkeypatch):

@@ -46,9 +46,13 @@ def test_a_recorded_folder_replays_offline(tmp_path):
     result = replay(["--llm-answers", "recorded-smollm2-135m"], tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith("LaRe: no usable evaluation_func")
+    # the recorded answers were read (not missed): the reason is the answers' own failure
+    assert "no recorded answer" not in result.stderr and "no such answer folder" not in result.stderr
+    assert "after 5 retries; last error:" in result.stderr  # all six recorded answers (merge and fixes) were tried
 
 
 def test_a_missing_answer_folder_is_one_clear_line(tmp_path):
     result = replay(["--llm-answers", "recorded-no-such-model"], tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    assert "recorded-no-such-model" in result.stderr
+    assert "--llm-answers 'recorded-no-such-model': no such answer folder" in result.stderr
+    assert "available: recorded-smollm2-135m" in result.stderr

@@ -37,7 +37,6 @@ import importlib.util
 import math
 import random
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -173,7 +172,9 @@ def main() -> None:
             continue
         start = time.time()
         folder = opts.out_dir / task
-        shutil.rmtree(folder, ignore_errors=True)  # a transcript is one search: never mix two
+        for path in folder.glob("*") if folder.is_dir() else ():  # a transcript is one search: never mix two
+            if path.is_file():  # (the recorded-<model>/ folders of record mode are left alone)
+                path.unlink()
         budget = (f"{opts.samples} samples x {opts.iterations} iterations, {opts.candidate_timesteps} env steps per candidate "
                   f"({opts.num_envs} envs x {opts.num_steps} steps, hidden {opts.hidden_sizes}, Eureka's rl_games PPO), "
                   f"seed {opts.seed}")
