@@ -33,8 +33,7 @@ RECORDER = runpy.run_path(str(REPO / "llm_outputs" / "record_local_model.py"), r
 FOLDER = RECORDER["FOLDER"]
 ENTRY = {"ppo_progresscounts_isaac": "compute_progress", "ppo_eureka_isaac": "compute_reward",
          "td3_lare_mujoco": "evaluation_func", "ippo_lare_mpe": "evaluation_func"}
-TINY = {"ppo_progresscounts_isaac": "progresscounts", "ppo_eureka_isaac": "eureka", "td3_lare_mujoco": "lare_mujoco",
-        "ippo_lare_mpe": "lare_mpe"}
+
 
 
 def source_of(script, text):
@@ -64,7 +63,7 @@ def check_answer(script, text):
 def replay(script, task_args, extra=()):
     """The script in cached mode on the recorded answers, at the recorder's tiny budget; (exit code, last line)."""
     with tempfile.TemporaryDirectory() as runs:
-        command = [sys.executable, str(REPO / "algos" / f"{script}.py"), *task_args, *RECORDER["TINY"][TINY[script]],
+        command = [sys.executable, str(REPO / "algos" / f"{script}.py"), *task_args, *RECORDER["TINY"][script],
                    "--llm-answers", FOLDER, "--runs-dir", runs, *extra]
         result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
         output = (result.stderr.strip() or result.stdout.strip() or "(no output)").replace(runs, "<runs>")

@@ -40,13 +40,13 @@ from llmcode.prompts import chat, render_prompt  # noqa: E402
 FOLDER = recorded_folder(MODEL_ALIAS)
 CODE_MAX_TOKENS = 1024  # an answer's cap: room for a function, and a bound on a small model that rambles
 LABEL_MAX_TOKENS = 256  # ONI's answer form: knowledge, analysis, then the label
-TINY = {  # the least training each script accepts: the answers are what is recorded
-    "progresscounts": ["--num-envs", "4", "--num-steps", "4", "--hidden-sizes", "32", "32", "--range-steps", "3",
+TINY = {  # per script, the least training it accepts: the answers are what is recorded
+    "ppo_progresscounts_isaac": ["--num-envs", "4", "--num-steps", "4", "--hidden-sizes", "32", "32", "--range-steps", "3",
                        "--no-cuda", "--total-timesteps", "32"],
-    "eureka": ["--num-envs", "4", "--num-steps", "4", "--hidden-sizes", "32", "32", "--no-cuda",
+    "ppo_eureka_isaac": ["--num-envs", "4", "--num-steps", "4", "--hidden-sizes", "32", "32", "--no-cuda",
                "--candidate-timesteps", "48", "--eval-seeds", "1", "--eval-timesteps", "32"],
-    "lare_mujoco": ["--total-timesteps", "300", "--learning-starts", "100", "--batch-size", "32"],
-    "lare_mpe": ["--num-envs", "2", "--episode-length", "5", "--total-timesteps", "20"],
+    "td3_lare_mujoco": ["--total-timesteps", "300", "--learning-starts", "100", "--batch-size", "32"],
+    "ippo_lare_mpe": ["--num-envs", "2", "--episode-length", "5", "--total-timesteps", "20"],
 }
 RUNS = {  # method -> (script, task arguments, answer folder)
     "progresscounts": [("ppo_progresscounts_isaac", ["--task", "ShadowHandOver", "--num-progress-samples", "4"],
@@ -83,8 +83,7 @@ def record_code(method, base_url, log, runs_dir, threads):
     """Run the method's script in record mode; returns what its last line said."""
     results = []
     for script, task_args, folder in RUNS[method]:
-        tiny = TINY["lare_mujoco" if script == "td3_lare_mujoco" else "lare_mpe" if script == "ippo_lare_mpe" else method]
-        command = [sys.executable, str(REPO / "algos" / f"{script}.py"), *task_args, *tiny, "--llm-mode", "record",
+        command = [sys.executable, str(REPO / "algos" / f"{script}.py"), *task_args, *TINY[script], "--llm-mode", "record",
                    "--llm-base-url", base_url, "--llm-model", MODEL_ALIAS, "--runs-dir", str(runs_dir)]
         manifest = REPO / "llm_outputs" / folder / FOLDER / "manifest.json"
         before = manifest.read_bytes() if manifest.is_file() else b""
